@@ -1,0 +1,203 @@
+"""The one capability table: which role may do what. Every view declares one capability.
+
+A capability is granted per membership, so a person who is team leader at one service and care
+staff at another has the team leader's capabilities only at the first. Selectors ask
+`services_where(user, capability)` to scope their querysets; views ask `require()` through the
+`requires` decorator or `CapabilityRequiredMixin`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING
+
+from django.db import models
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from caregov.models import Service, User
+
+
+class Role(models.TextChoices):
+    BOARD_MEMBER = "board_member", "Board member"
+    SENIOR_LEADER = "senior_leader", "Senior leader"
+    OPERATIONS_DIRECTOR = "operations_director", "Operations director"
+    QUALITY_LEAD = "quality_lead", "Quality lead"
+    DATA_QUALITY_LEAD = "data_quality_lead", "Data quality lead"
+    PROJECT_LEAD = "project_lead", "Project lead"
+    REGISTERED_MANAGER = "registered_manager", "Registered manager"
+    TEAM_LEADER = "team_leader", "Team leader"
+    DIGITAL_CHAMPION = "digital_champion", "Digital champion"
+    CARE_STAFF = "care_staff", "Care staff"
+    COMMISSIONER = "commissioner", "Commissioner"
+    ORG_ADMIN = "org_admin", "Organisation admin"
+
+
+R = Role
+#: Roles that read only: every POST they make is refused and recorded.
+READ_ONLY_ROLES = frozenset({R.COMMISSIONER})
+#: Roles whose membership must name one service.
+SERVICE_ONLY_ROLES = frozenset({R.COMMISSIONER})
+#: Roles whose membership must cover the whole organisation.
+ORGANISATION_ONLY_ROLES = frozenset({R.ORG_ADMIN})
+
+EVERYONE = frozenset(Role)
+INTERNAL = EVERYONE - {R.COMMISSIONER}
+CARE_EVIDENCE_READERS = INTERNAL - {R.ORG_ADMIN}
+LEADERS = frozenset(
+    {R.SENIOR_LEADER, R.OPERATIONS_DIRECTOR, R.QUALITY_LEAD, R.DATA_QUALITY_LEAD, R.PROJECT_LEAD}
+)
+
+CAPABILITIES: dict[str, frozenset[Role]] = {
+    # Everyone signed in has a "My work" page showing their own services and role.
+    "work.view": EVERYONE,
+    "services.view": EVERYONE,
+    "services.history": INTERNAL,
+    "services.manage": frozenset({R.ORG_ADMIN}),
+    "people.view": frozenset({R.ORG_ADMIN}),
+    "people.manage": frozenset({R.ORG_ADMIN}),
+    "security.view": frozenset({R.ORG_ADMIN}),
+}
+
+PUBLIC = "public"
+
+
+def roles_granting(capability: str) -> frozenset[Role]:
+    try:
+        return CAPABILITIES[capability]
+    except KeyError:
+        raise KeyError(f"Unknown capability {capability!r}: add it to caregov/access.py") from None
+
+
+def memberships_of(user: User):
+    """The user's memberships, cached on the user object for the length of a request."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    cached = getattr(user, "_caregov_memberships", None)
+    if cached is None:
+        cached = list(user.memberships.select_related("service", "organisation"))
+        user._caregov_memberships = cached
+    return cached
+
+
+def has_capability(user: User, capability: str, service: Service | None = None) -> bool:
+    """Whether any of the user's memberships grants `capability` (at `service`, when given)."""
+    allowed = roles_granting(capability)
+    for membership in memberships_of(user):
+        if membership.role not in allowed:
+            continue
+        if service is None:
+            return True
+        if membership.service_id == service.pk or (
+            membership.service_id is None and membership.organisation_id == service.organisation_id
+        ):
+            return True
+    return False
+
+
+def has_organisation_capability(user: User, capability: str) -> bool:
+    """Whether an organisation-wide membership grants `capability`."""
+    allowed = roles_granting(capability)
+    return any(m.service_id is None and m.role in allowed for m in memberships_of(user))
+
+
+def organisation_ids_where(user: User, capability: str) -> set[int]:
+    allowed = roles_granting(capability)
+    return {
+        m.organisation_id
+        for m in memberships_of(user)
+        if m.role in allowed and m.service_id is None
+    }
+
+
+def services_where(user: User, capability: str) -> QuerySet[Service]:
+    """Services at which the user holds a role granting `capability`."""
+    from caregov.models import Service
+
+    allowed = roles_granting(capability)
+    org_ids: set[int] = set()
+    service_ids: set[int] = set()
+    for membership in memberships_of(user):
+        if membership.role not in allowed:
+            continue
+        if membership.service_id is None:
+            org_ids.add(membership.organisation_id)
+        else:
+            service_ids.add(membership.service_id)
+    if not org_ids and not service_ids:
+        return Service.objects.none()
+    return Service.objects.filter(
+        models.Q(organisation_id__in=org_ids) | models.Q(pk__in=service_ids)
+    )
+
+
+def is_read_only(user: User) -> bool:
+    memberships = memberships_of(user)
+    return bool(memberships) and all(m.role in READ_ONLY_ROLES for m in memberships)
+
+
+def _deny(request, capability: str):
+    from django.core.exceptions import PermissionDenied
+
+    from caregov.security import record_permission_denied
+
+    record_permission_denied(request, capability)
+    raise PermissionDenied(f"Your role does not allow this ({capability}).")
+
+
+def check(request, capability: str) -> None:
+    """Redirect anonymous users to login (done by the caller), refuse a missing capability."""
+    if not has_capability(request.user, capability):
+        _deny(request, capability)
+
+
+def requires(capability: str) -> Callable:
+    """Declare the capability a function view needs; anonymous users go to login."""
+    roles_granting(capability)
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                from django.contrib.auth.views import redirect_to_login
+
+                return redirect_to_login(request.get_full_path())
+            check(request, capability)
+            return view(request, *args, **kwargs)
+
+        wrapped.access_capability = capability
+        return wrapped
+
+    return decorator
+
+
+def public(view: Callable) -> Callable:
+    """Declare a view open to anyone (login, password reset, health check)."""
+    view.access_capability = PUBLIC
+    return view
+
+
+class CapabilityRequiredMixin:
+    """Class-based views set `capability`; the mixin enforces it before dispatch."""
+
+    capability: str = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            from django.contrib.auth.views import redirect_to_login
+
+            return redirect_to_login(request.get_full_path())
+        check(request, self.capability)
+        return super().dispatch(request, *args, **kwargs)
+
+
+def declared_capability(callback: Callable) -> str | None:
+    """The capability a resolved URL callback declares, or None if it declares none."""
+    view_class = getattr(callback, "view_class", None)
+    if view_class is not None:
+        if getattr(view_class, "access_capability", None) == PUBLIC:
+            return PUBLIC
+        return getattr(view_class, "capability", None) or None
+    return getattr(callback, "access_capability", None)

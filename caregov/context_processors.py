@@ -1,0 +1,26 @@
+"""The navigation a signed-in person sees: only what their roles let them open."""
+
+from django.urls import reverse
+
+from caregov import access
+
+MENU = [
+    ("My work", "home", "work.view"),
+    ("Services", "service_list", "services.view"),
+    ("People", "person_list", "people.view"),
+    ("Security log", "security_event_list", "security.view"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = []
+    current = request.path
+    for label, url_name, capability in MENU:
+        if access.has_capability(user, capability):
+            url = reverse(url_name)
+            active = current == url if url == "/" else current.startswith(url)
+            items.append({"label": label, "url": url, "active": active})
+    return {"nav_items": items, "read_only": access.is_read_only(user)}

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from caregov.access import Role
+from caregov.models import Service, User
+from caregov.security import client_ip, lockout_until
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="Email address",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    error_messages = {
+        "invalid_login": "The email address or password is not right. Check both and try again.",
+        "inactive": "This login has been deactivated. Ask your organisation admin.",
+    }
+
+    def clean(self):
+        email = (self.cleaned_data.get("username") or "").strip().lower()
+        until = lockout_until(email=email, ip=client_ip(self.request))
+        if until:
+            from django.contrib.auth.signals import user_login_failed
+
+            user_login_failed.send(
+                sender=__name__, credentials={"username": email}, request=self.request
+            )
+            local = timezone.localtime(until)
+            raise ValidationError(
+                f"Sign-in is paused after {settings.LOGIN_FAILURE_LIMIT} failed attempts. "
+                f"Try again after {local:%H:%M}, or reset your password.",
+                code="locked",
+            )
+        return super().clean()
+
+
+class CaregovPasswordResetForm(PasswordResetForm):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text="We will email a link to set a new password if this address has a login.",
+    )
+
+    def get_users(self, email):
+        return User.objects.filter(email__iexact=email, is_active=True)
+
+
+class CaregovSetPasswordForm(SetPasswordForm):
+    pass
+
+
+class ServiceForm(forms.ModelForm):
+    class Meta:
+        model = Service
+        fields = [
+            "name",
+            "code",
+            "service_type",
+            "address_line_1",
+            "address_line_2",
+            "town",
+            "postcode",
+            "registered_manager",
+            "phase",
+            "is_active",
+        ]
+        help_texts = {
+            "phase": "Changing the phase records today's date in the service's history.",
+            "is_active": "Untick when the service has closed. Its records stay available.",
+        }
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["registered_manager"].queryset = User.objects.filter(
+            organisation=organisation, is_active=True
+        )
+        self.fields["registered_manager"].empty_label = "Not yet appointed"
+        self.fields["code"].widget.attrs.update({"autocapitalize": "characters", "size": 12})
+        self.fields["postcode"].widget.attrs.update({"size": 10, "autocomplete": "postal-code"})
+
+    def clean_postcode(self):
+        return self.cleaned_data["postcode"].strip().upper()
+
+    def _post_clean(self):
+        # The service layer validates and saves; the form only converts what was typed.
+        pass
+
+
+class MembershipForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices, label="Role")
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(),
+        required=False,
+        label="Service",
+        empty_label="Whole organisation",
+        help_text="Commissioners must be linked to a service; organisation admins to the whole "
+        "organisation.",
+    )
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.filter(organisation=organisation)
+
+
+class InviteForm(MembershipForm):
+    full_name = forms.CharField(label="Full name", max_length=150)
+    email = forms.EmailField(
+        label="Work email address",
+        help_text="One login per person: never a shared or team address.",
+    )
+    job_title = forms.CharField(label="Job title (optional)", max_length=120, required=False)
+    field_order = ["full_name", "email", "job_title", "role", "service"]
+
+
+class PersonForm(forms.Form):
+    full_name = forms.CharField(label="Full name", max_length=150)
+    job_title = forms.CharField(label="Job title (optional)", max_length=120, required=False)
+
+
+def apply_validation_error(form: forms.Form, error: ValidationError) -> None:
+    """Attach a service's ValidationError to the form fields it names (or to the whole form)."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            target = field if field in form.fields else None
+            for message in messages:
+                form.add_error(target, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)

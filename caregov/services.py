@@ -1,0 +1,217 @@
+"""Writes for the organisation, its services and its people. Each is atomic and writes history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from caregov.access import ORGANISATION_ONLY_ROLES, SERVICE_ONLY_ROLES, Role
+from caregov.history import delete_with_reason, save_with_reason
+from caregov.models import Membership, Organisation, SecurityEvent, Service, User
+from caregov.security import record_event
+
+SERVICE_FIELDS = (
+    "name",
+    "code",
+    "service_type",
+    "address_line_1",
+    "address_line_2",
+    "town",
+    "postcode",
+    "registered_manager",
+    "phase",
+    "is_active",
+)
+
+
+def _check_manager(organisation: Organisation, manager: User | None) -> None:
+    if manager is not None and manager.organisation_id != organisation.pk:
+        raise ValidationError({"registered_manager": "Choose a person from this organisation."})
+
+
+def _check_code(organisation: Organisation, code: str, exclude_pk: int | None = None) -> None:
+    clash = Service.objects.filter(organisation=organisation, code__iexact=code)
+    if exclude_pk:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise ValidationError({"code": f"Another service already uses the code {code.upper()}."})
+
+
+@transaction.atomic
+def service_create(*, actor: User | None, organisation: Organisation, **fields) -> Service:
+    unknown = set(fields) - set(SERVICE_FIELDS) - {"phase_changed_on"}
+    if unknown:
+        raise TypeError(f"Unknown service fields: {sorted(unknown)}")
+    fields["code"] = fields["code"].upper()
+    _check_code(organisation, fields["code"])
+    _check_manager(organisation, fields.get("registered_manager"))
+    service = Service(organisation=organisation, **fields)
+    service.full_clean()
+    return save_with_reason(service, actor=actor, reason="caregov.service.created")
+
+
+@transaction.atomic
+def service_update(*, actor: User, service: Service, **fields) -> Service:
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    unknown = set(fields) - set(SERVICE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown service fields: {sorted(unknown)}")
+    if "code" in fields:
+        fields["code"] = fields["code"].upper()
+        _check_code(service.organisation, fields["code"], exclude_pk=service.pk)
+    _check_manager(service.organisation, fields.get("registered_manager"))
+    phase_changed = "phase" in fields and fields["phase"] != service.phase
+    for name, value in fields.items():
+        setattr(service, name, value)
+    if phase_changed:
+        service.phase_changed_on = timezone.localdate()
+    service.full_clean()
+    reason = "caregov.service.phase_changed" if phase_changed else "caregov.service.updated"
+    return save_with_reason(service, actor=actor, reason=reason)
+
+
+def _check_membership_scope(role: str, service: Service | None) -> None:
+    if role in SERVICE_ONLY_ROLES and service is None:
+        raise ValidationError(
+            {"service": f"A {Role(role).label.lower()} must be linked to a named service."}
+        )
+    if role in ORGANISATION_ONLY_ROLES and service is not None:
+        raise ValidationError(
+            {
+                "service": f"An {Role(role).label.lower()} works across the whole organisation: "
+                "leave the service empty."
+            }
+        )
+
+
+@transaction.atomic
+def membership_give(
+    *, actor: User | None, user: User, role: str, service: Service | None
+) -> Membership:
+    if service is not None and service.organisation_id != user.organisation_id:
+        raise ValidationError({"service": "Choose a service of this person's organisation."})
+    _check_membership_scope(role, service)
+    existing = Membership.objects.filter(user=user, role=role, service=service)
+    if existing.exists():
+        where = service.name if service else "the whole organisation"
+        raise ValidationError(
+            {"role": f"{user} is already {Role(role).label.lower()} for {where}."}
+        )
+    membership = Membership(
+        user=user, organisation_id=user.organisation_id, role=role, service=service
+    )
+    return save_with_reason(membership, actor=actor, reason="caregov.membership.given")
+
+
+@transaction.atomic
+def membership_remove(*, actor: User, membership: Membership) -> None:
+    delete_with_reason(membership, actor=actor, reason="caregov.membership.removed")
+
+
+def _send_invitation(user: User, *, invited_by: User | None, base_url: str) -> None:
+    link = base_url.rstrip("/") + reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    context = {"user": user, "invited_by": invited_by, "link": link}
+    send_mail(
+        subject=f"You have been invited to caregov by {user.organisation}",
+        message=render_to_string("registration/invitation_email.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[user.email],
+    )
+
+
+@transaction.atomic
+def person_invite(
+    *,
+    actor: User | None,
+    organisation: Organisation,
+    email: str,
+    full_name: str,
+    job_title: str = "",
+    role: str,
+    service: Service | None,
+    base_url: str = "http://127.0.0.1:8000",
+    send_email: bool = True,
+) -> User:
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": f"{email} already has a login. Give them a role instead."})
+    _check_membership_scope(role, service)
+    user = User(
+        email=email, full_name=full_name.strip(), job_title=job_title, organisation=organisation
+    )
+    user.set_unusable_password()
+    save_with_reason(user, actor=actor, reason="caregov.person.invited")
+    membership_give(actor=actor, user=user, role=role, service=service)
+    if send_email:
+        transaction.on_commit(lambda: _send_invitation(user, invited_by=actor, base_url=base_url))
+    return user
+
+
+def _end_sessions(user: User) -> int:
+    """Delete every stored session that belongs to this user."""
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
+
+
+@transaction.atomic
+def person_deactivate(*, actor: User, user: User, request=None) -> User:
+    if user.pk == actor.pk:
+        raise ValidationError("You cannot deactivate your own login.")
+    if not user.is_active:
+        return user
+    user.is_active = False
+    user.deactivated_at = timezone.now()
+    save_with_reason(user, actor=actor, reason="caregov.person.deactivated")
+    ended = _end_sessions(user)
+    record_event(
+        SecurityEvent.Kind.ACCOUNT_DEACTIVATED,
+        request=request,
+        user=actor,
+        email=user.email,
+        detail=f"{user.email} deactivated by {actor.email}; {ended} session(s) ended",
+    )
+    return user
+
+
+@transaction.atomic
+def person_reactivate(*, actor: User, user: User, request=None) -> User:
+    if user.is_active:
+        return user
+    user.is_active = True
+    user.deactivated_at = None
+    save_with_reason(user, actor=actor, reason="caregov.person.reactivated")
+    record_event(
+        SecurityEvent.Kind.ACCOUNT_REACTIVATED,
+        request=request,
+        user=actor,
+        email=user.email,
+        detail=f"{user.email} reactivated by {actor.email}",
+    )
+    return user
+
+
+@transaction.atomic
+def person_update(*, actor: User, user: User, full_name: str, job_title: str) -> User:
+    user.full_name = full_name.strip()
+    user.job_title = job_title.strip()
+    user.full_clean(exclude=["password"])
+    return save_with_reason(user, actor=actor, reason="caregov.person.updated")

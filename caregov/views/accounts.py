@@ -1,0 +1,60 @@
+"""Sign in, sign out and password reset: the only views open to anonymous visitors."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import reverse_lazy
+
+from caregov.access import PUBLIC
+from caregov.forms import CaregovPasswordResetForm, CaregovSetPasswordForm, EmailAuthenticationForm
+from caregov.models import SecurityEvent
+from caregov.security import record_event
+
+
+class LoginView(auth_views.LoginView):
+    access_capability = PUBLIC
+    form_class = EmailAuthenticationForm
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    access_capability = PUBLIC
+    template_name = "registration/logged_out.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    access_capability = PUBLIC
+    form_class = CaregovPasswordResetForm
+    template_name = "registration/password_reset_form.html"
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        record_event(
+            SecurityEvent.Kind.PASSWORD_RESET_REQUESTED,
+            request=self.request,
+            email=form.cleaned_data["email"],
+        )
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    access_capability = PUBLIC
+    template_name = "registration/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    access_capability = PUBLIC
+    form_class = CaregovSetPasswordForm
+    template_name = "registration/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        record_event(SecurityEvent.Kind.PASSWORD_CHANGED, request=self.request, user=form.user)
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    access_capability = PUBLIC
+    template_name = "registration/password_reset_complete.html"

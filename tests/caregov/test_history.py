@@ -1,0 +1,71 @@
+"""Every governed model keeps its history, and nothing writes around it."""
+
+import ast
+from pathlib import Path
+
+from django.apps import apps
+
+from caregov.history import reason_words
+
+OUR_APPS = {"caregov", "workflows", "assurance", "champions", "roadmap", "reporting"}
+#: Append-only logs: they are history themselves and are never edited.
+NOT_GOVERNED = {"caregov.SecurityEvent"}
+ROOT = Path(__file__).resolve().parents[2]
+#: The only module allowed to bulk-write governed models, because it writes history too.
+HISTORY_HELPER = ROOT / "caregov" / "history.py"
+
+
+def _governed_models():
+    for model in apps.get_models():
+        label = model._meta.label
+        if model._meta.app_label not in OUR_APPS or label in NOT_GOVERNED:
+            continue
+        if model.__name__.startswith("Historical"):
+            continue
+        yield model
+
+
+def test_every_governed_model_has_history():
+    missing = [m._meta.label for m in _governed_models() if not hasattr(m, "history")]
+    assert missing == []
+
+
+def test_every_history_records_the_acting_user_and_a_reason():
+    for model in _governed_models():
+        historical = model.history.model
+        fields = {f.name for f in historical._meta.get_fields()}
+        assert {"history_user", "history_change_reason", "history_date"} <= fields, model
+
+
+BULK_METHODS = {"update", "bulk_create", "bulk_update"}
+QUERYSET_METHODS = {"objects", "filter", "exclude", "all", "select_for_update", "select_related"}
+
+
+def _queryset_bulk_writes(path: Path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in BULK_METHODS
+        ):
+            receiver = node.func.value
+            if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute):
+                receiver = receiver.func
+            if isinstance(receiver, ast.Attribute) and receiver.attr in QUERYSET_METHODS:
+                yield f"{path.relative_to(ROOT)}:{node.lineno}"
+
+
+def test_no_queryset_update_or_bulk_write_outside_the_history_helper():
+    offenders = []
+    for app in OUR_APPS:
+        for path in (ROOT / app).rglob("*.py"):
+            if "migrations" in path.parts or path == HISTORY_HELPER:
+                continue
+            offenders.extend(_queryset_bulk_writes(path))
+    assert offenders == [], "Use caregov.history.bulk_update_with_history: " + ", ".join(offenders)
+
+
+def test_reasons_read_as_plain_words():
+    assert reason_words("caregov.service.phase_changed") == "Implementation phase changed"
+    assert reason_words("assurance.audit.submitted") == "Audit submitted"

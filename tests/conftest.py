@@ -1,0 +1,78 @@
+import os
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from caregov.access import Role  # noqa: E402
+from tests.factories import OrganisationFactory, ServiceFactory, person_with_role  # noqa: E402
+
+#: Roles whose membership in the test world names one service; the rest cover the organisation.
+SERVICE_SCOPED = {
+    Role.REGISTERED_MANAGER,
+    Role.TEAM_LEADER,
+    Role.DIGITAL_CHAMPION,
+    Role.CARE_STAFF,
+    Role.COMMISSIONER,
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_eager(settings):
+    from caregov.celery import app
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+
+
+class World:
+    """Two providers: ours with services A and B, another with C; one person per role."""
+
+    def __init__(self):
+        self.org = OrganisationFactory(name="Oakfield Care Group")
+        self.other_org = OrganisationFactory(name="Elsewhere Care Ltd")
+        self.service_a = ServiceFactory(organisation=self.org, name="Willow House", code="WILLOW")
+        self.service_b = ServiceFactory(organisation=self.org, name="Beech Court", code="BEECH")
+        self.service_c = ServiceFactory(organisation=self.other_org, name="Far Away", code="FAR")
+        self.users = {}
+        for role in Role:
+            service = self.service_a if role in SERVICE_SCOPED else None
+            self.users[role] = person_with_role(
+                role, organisation=self.org, service=service, email=f"{role.value}@oakfield.example"
+            )
+        self.other_admin = person_with_role(
+            Role.ORG_ADMIN, organisation=self.other_org, email="admin@elsewhere.example"
+        )
+        self.colleague = person_with_role(
+            Role.CARE_STAFF, service=self.service_a, email="colleague@oakfield.example"
+        )
+        self.stranger = person_with_role(
+            Role.CARE_STAFF, service=self.service_c, email="stranger@elsewhere.example"
+        )
+
+    def user(self, role: Role):
+        return self.users[role]
+
+    def own_service(self, role: Role):
+        return self.service_a
+
+    def other_service(self, role: Role):
+        """A service this role's holder cannot see: B for service-scoped roles, else C."""
+        return self.service_b if role in SERVICE_SCOPED else self.service_c
+
+
+@pytest.fixture
+def world(db):
+    return World()
+
+
+@pytest.fixture
+def login(client):
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login

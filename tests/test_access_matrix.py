@@ -1,0 +1,191 @@
+"""Every URL x every role x (own service, other service, anonymous): the answers the access table
+promises. A URL with no access declaration fails the meta-test; a new URL with object ids in its
+path needs an entry in OBJECTS below, or the matrix fails to build and says so."""
+
+from collections.abc import Callable
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from caregov import access
+from caregov.access import PUBLIC, Role
+from caregov.models import Membership, Service, User
+
+Which = str  # "own" or "other"
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(
+                entry.url_patterns, prefix + (entry.namespace + ":" if entry.namespace else "")
+            )
+        elif isinstance(entry, URLPattern):
+            yield prefix + (entry.name or ""), entry
+
+
+ALL_PATTERNS = list(_walk(get_resolver().url_patterns))
+
+
+def _person(world, role, which):
+    return world.colleague if which == "own" else world.stranger
+
+
+#: How to fill each URL's path arguments with an object the role should (own) or should not
+#: (other) reach. Functions receive the world, the role and which.
+OBJECTS: dict[str, Callable[..., dict]] = {
+    "service_detail": lambda w, r, which: {
+        "pk": (w.own_service(r) if which == "own" else w.other_service(r)).pk
+    },
+    "service_edit": lambda w, r, which: {
+        "pk": (w.own_service(r) if which == "own" else w.other_service(r)).pk
+    },
+    "service_history": lambda w, r, which: {
+        "pk": (w.own_service(r) if which == "own" else w.other_service(r)).pk
+    },
+    "person_detail": lambda w, r, which: {"pk": _person(w, r, which).pk},
+    "person_edit": lambda w, r, which: {"pk": _person(w, r, which).pk},
+    "person_history": lambda w, r, which: {"pk": _person(w, r, which).pk},
+    "person_deactivate": lambda w, r, which: {"pk": _person(w, r, which).pk},
+    "person_reactivate": lambda w, r, which: {"pk": _person(w, r, which).pk},
+    "membership_add": lambda w, r, which: {"pk": _person(w, r, which).pk},
+    "membership_remove": lambda w, r, which: {
+        "pk": _person(w, r, which).pk,
+        "membership_pk": _person(w, r, which).memberships.first().pk,
+    },
+}
+
+PROTECTED = [
+    (name, pattern)
+    for name, pattern in ALL_PATTERNS
+    if access.declared_capability(pattern.callback) != PUBLIC
+]
+
+
+def test_every_url_declares_its_access():
+    undeclared = [name for name, p in ALL_PATTERNS if not access.declared_capability(p.callback)]
+    assert undeclared == [], f"URL patterns with no access declaration: {undeclared}"
+
+
+def test_every_declared_capability_is_in_the_table():
+    unknown = {
+        access.declared_capability(p.callback)
+        for _, p in PROTECTED
+        if access.declared_capability(p.callback) not in access.CAPABILITIES
+    }
+    assert unknown == set()
+
+
+def test_every_protected_url_with_arguments_has_objects_for_the_matrix():
+    missing = [name for name, p in PROTECTED if p.pattern.converters and name not in OBJECTS]
+    assert missing == [], f"Add these URL names to OBJECTS in {__file__}: {missing}"
+
+
+def _url(world, name, pattern, role, which):
+    kwargs = OBJECTS[name](world, role, which) if pattern.pattern.converters else {}
+    return reverse(name, kwargs=kwargs)
+
+
+@pytest.mark.parametrize("name,pattern", PROTECTED, ids=[n for n, _ in PROTECTED])
+def test_anonymous_visitors_are_sent_to_sign_in(client, world, name, pattern):
+    url = _url(world, name, pattern, Role.ORG_ADMIN, "own")
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+def test_each_role_gets_what_the_table_promises(client, world, role):
+    user = world.user(role)
+    client.force_login(user)
+    failures = []
+    for name, pattern in PROTECTED:
+        capability = access.declared_capability(pattern.callback)
+        allowed = role in access.CAPABILITIES[capability]
+        cases = ["own", "other"] if pattern.pattern.converters else ["own"]
+        for which in cases:
+            url = _url(world, name, pattern, role, which)
+            status = client.get(url).status_code
+            expected = 403 if not allowed else (200 if which == "own" else 404)
+            if status != expected:
+                failures.append(f"{name} ({which}) -> {status}, expected {expected}")
+    assert failures == [], f"{role.label}: " + "; ".join(failures)
+
+
+def _row_counts():
+    from django.apps import apps
+
+    counted = {}
+    for model in apps.get_models():
+        if model._meta.app_label in {
+            "caregov",
+            "workflows",
+            "assurance",
+            "champions",
+            "roadmap",
+            "reporting",
+        }:
+            if model.__name__ == "SecurityEvent":
+                continue
+            counted[model._meta.label] = model._default_manager.count()
+    return counted
+
+
+def test_a_commissioner_can_change_nothing(client, world):
+    commissioner = world.user(Role.COMMISSIONER)
+    client.force_login(commissioner)
+    before = _row_counts()
+    for name, pattern in ALL_PATTERNS:
+        if name in {"logout"}:
+            continue
+        kwargs = OBJECTS[name](world, Role.COMMISSIONER, "own") if name in OBJECTS else {}
+        if pattern.pattern.converters and name not in OBJECTS:
+            continue
+        response = client.post(
+            reverse(name, kwargs=kwargs), {"name": "Changed", "role": "org_admin"}
+        )
+        assert response.status_code == 403, f"POST {name} answered {response.status_code}"
+    assert _row_counts() == before
+    assert commissioner.security_events.filter(kind="read_only_write_refused").count() >= len(
+        PROTECTED
+    )
+
+
+def test_a_commissioner_sees_only_the_services_named_on_their_membership(client, world):
+    commissioner = world.user(Role.COMMISSIONER)
+    client.force_login(commissioner)
+    page = client.get(reverse("service_list")).content.decode()
+    assert "Willow House" in page
+    assert "Beech Court" not in page
+    assert "Far Away" not in page
+
+
+def test_a_team_leader_cannot_open_another_services_page(client, world):
+    client.force_login(world.user(Role.TEAM_LEADER))
+    assert client.get(reverse("service_detail", args=[world.service_b.pk])).status_code == 404
+    assert client.get(reverse("service_detail", args=[world.service_a.pk])).status_code == 200
+
+
+def test_a_refusal_is_written_to_the_security_log(client, world):
+    team_leader = world.user(Role.TEAM_LEADER)
+    client.force_login(team_leader)
+    assert client.get(reverse("person_list")).status_code == 403
+    event = team_leader.security_events.get(kind="permission_denied")
+    assert event.path == reverse("person_list")
+    assert "people.view" in event.detail
+
+
+def test_a_role_held_at_one_service_grants_nothing_at_another(db, world):
+    user = world.user(Role.REGISTERED_MANAGER)
+    Membership.objects.create(
+        user=user, organisation=world.org, role=Role.CARE_STAFF, service=world.service_b
+    )
+    user = User.objects.get(pk=user.pk)
+    assert access.has_capability(user, "services.history", world.service_a)
+    assert access.has_capability(user, "services.view", world.service_b)
+    assert set(access.services_where(user, "services.view")) == {world.service_a, world.service_b}
+    assert (
+        not Service.objects.filter(pk=world.service_c.pk)
+        .filter(pk__in=access.services_where(user, "services.view"))
+        .exists()
+    )
