@@ -6,3 +6,6 @@ class AssuranceConfig(AppConfig):
 
     name = "assurance"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from assurance import reviews  # noqa: F401  (registers this app's review kinds with the kernel)

@@ -50,6 +50,22 @@ LEADERS = frozenset(
     {R.SENIOR_LEADER, R.OPERATIONS_DIRECTOR, R.QUALITY_LEAD, R.DATA_QUALITY_LEAD, R.PROJECT_LEAD}
 )
 
+#: Those who take part in governance reviews in the seeds.
+REVIEWERS = frozenset(
+    {
+        R.BOARD_MEMBER,
+        R.SENIOR_LEADER,
+        R.OPERATIONS_DIRECTOR,
+        R.QUALITY_LEAD,
+        R.DATA_QUALITY_LEAD,
+        R.PROJECT_LEAD,
+        R.REGISTERED_MANAGER,
+        R.TEAM_LEADER,
+    }
+)
+#: Those who own and work escalations and actions.
+MANAGERS = LEADERS | {R.REGISTERED_MANAGER}
+
 CAPABILITIES: dict[str, frozenset[Role]] = {
     # Everyone signed in has a "My work" page showing their own services and role.
     "work.view": EVERYONE,
@@ -59,6 +75,16 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "people.view": frozenset({R.ORG_ADMIN}),
     "people.manage": frozenset({R.ORG_ADMIN}),
     "security.view": frozenset({R.ORG_ADMIN}),
+    # Governance kernel
+    "reviews.view": REVIEWERS,
+    "reviews.conduct": REVIEWERS,
+    "escalations.view": REVIEWERS,
+    "escalations.manage": MANAGERS,
+    "actions.view": CARE_EVIDENCE_READERS,
+    "actions.manage": MANAGERS | {R.TEAM_LEADER},
+    "decisions.view": REVIEWERS - {R.TEAM_LEADER},
+    "decisions.record": LEADERS,
+    "triggers.configure": frozenset({R.QUALITY_LEAD, R.ORG_ADMIN}),
 }
 
 PUBLIC = "public"

@@ -9,4 +9,7 @@ class CaregovConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from caregov import security  # noqa: F401  (connects the sign-in signal receivers)
+        from caregov import (
+            security,  # noqa: F401  (connects the sign-in signal receivers)
+            triggers,  # noqa: F401  (registers the kernel's own triggers)
+        )

@@ -6,8 +6,13 @@ from caregov import access
 
 MENU = [
     ("My work", "home", "work.view"),
+    ("Reviews", "review_list", "reviews.view"),
+    ("Escalations", "escalation_list", "escalations.view"),
+    ("Actions", "action_list", "actions.view"),
+    ("Decisions", "meeting_list", "decisions.view"),
     ("Services", "service_list", "services.view"),
     ("People", "person_list", "people.view"),
+    ("Triggers", "trigger_list", "triggers.configure"),
     ("Security log", "security_event_list", "security.view"),
 ]
 

@@ -46,3 +46,98 @@ def security_event_list(*, user: User) -> QuerySet[SecurityEvent]:
 
 def my_memberships(*, user: User) -> list[Membership]:
     return access.memberships_of(user)
+
+
+# Governance kernel -----------------------------------------------------------------------------
+
+
+def scoped(queryset: QuerySet, *, user: User, capability: str) -> QuerySet:
+    """Rows of a service the user may see with `capability`, or organisation-wide rows of an
+    organisation where they hold it across the whole organisation."""
+    from django.db.models import Q
+
+    services = access.services_where(user, capability).values("pk")
+    org_ids = access.organisation_ids_where(user, capability)
+    return queryset.filter(
+        Q(service__in=services) | Q(service__isnull=True, organisation_id__in=org_ids)
+    )
+
+
+def review_list(*, user: User, capability: str = "reviews.view"):
+    from caregov.models import ReviewCycle
+
+    return scoped(
+        ReviewCycle.objects.select_related("organisation", "service", "signed_off_by"),
+        user=user,
+        capability=capability,
+    )
+
+
+def escalation_list(*, user: User, capability: str = "escalations.view"):
+    from caregov.models import Escalation
+
+    return scoped(
+        Escalation.objects.select_related("organisation", "service", "owner"),
+        user=user,
+        capability=capability,
+    )
+
+
+def action_list(*, user: User, capability: str = "actions.view"):
+    from caregov.models import Action
+
+    return scoped(
+        Action.objects.select_related("organisation", "service", "owner"),
+        user=user,
+        capability=capability,
+    )
+
+
+def meeting_list(*, user: User, capability: str = "decisions.view"):
+    from caregov.models import Meeting
+
+    return scoped(
+        Meeting.objects.select_related("organisation", "service", "signed_off_by"),
+        user=user,
+        capability=capability,
+    )
+
+
+def actions_not_improved(*, organisation, service=None, since=None):
+    """Done actions whose effectiveness check said "not improved": what later triggers look for."""
+    from caregov.models import Action
+
+    found = Action.objects.filter(
+        organisation=organisation, service=service, effectiveness=Action.Effect.NOT_IMPROVED
+    )
+    if since is not None:
+        found = found.filter(effectiveness_checked_at__gte=since)
+    return found
+
+
+def reviews_due_for(*, user: User):
+    """Open and in-review cycles that this person's roles conduct, soonest due first."""
+    from django.db.models import Q
+
+    from caregov.models import ReviewCycle
+    from caregov.registry import BODY_ROLES
+
+    where = Q(pk__in=[])
+    for membership in access.memberships_of(user):
+        bodies = [body for body, roles in BODY_ROLES.items() if membership.role in roles]
+        if not bodies:
+            continue
+        if membership.service_id:
+            where |= Q(body__in=bodies, service_id=membership.service_id)
+        else:
+            where |= Q(body__in=bodies, organisation_id=membership.organisation_id)
+    return (
+        ReviewCycle.objects.filter(where)
+        .exclude(status=ReviewCycle.Status.SIGNED_OFF)
+        .select_related("organisation", "service")
+        .order_by("due_on", "kind")
+    )
+
+
+def people_for_assignment(*, organisation):
+    return User.objects.filter(organisation=organisation, is_active=True).order_by("full_name")

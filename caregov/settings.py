@@ -205,3 +205,12 @@ LOGGING = {
 }
 
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="Caregov-demo-2026")
+
+# One scheduler entry: every 15 minutes open due cycles, evaluate triggers, escalate overdue.
+CELERY_BEAT_SCHEDULE = {
+    "governance-scheduler": {
+        "task": "caregov.run_governance_scheduler",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 14 * 60},
+    }
+}

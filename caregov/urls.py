@@ -1,6 +1,6 @@
 from django.urls import path
 
-from caregov.views import accounts, organisation, system
+from caregov.views import accounts, governance, organisation, system
 
 urlpatterns = [
     path("", organisation.home, name="home"),
@@ -42,6 +42,53 @@ urlpatterns = [
     ),
     path("people/<int:pk>/deactivate/", organisation.person_deactivate, name="person_deactivate"),
     path("people/<int:pk>/reactivate/", organisation.person_reactivate, name="person_reactivate"),
+    # Review cycles
+    path("reviews/", governance.review_list, name="review_list"),
+    path("reviews/<int:pk>/", governance.review_detail, name="review_detail"),
+    path("reviews/<int:pk>/start/", governance.review_start, name="review_start"),
+    path("reviews/<int:pk>/sign-off/", governance.review_sign_off, name="review_sign_off"),
+    path(
+        "reviews/<int:pk>/actions/new/", governance.review_action_raise, name="review_action_raise"
+    ),
+    path("reviews/<int:pk>/history/", governance.review_history, name="review_history"),
+    # Escalations
+    path("escalations/", governance.escalation_list, name="escalation_list"),
+    path("escalations/<int:pk>/", governance.escalation_detail, name="escalation_detail"),
+    path(
+        "escalations/<int:pk>/acknowledge/",
+        governance.escalation_acknowledge,
+        name="escalation_acknowledge",
+    ),
+    path("escalations/<int:pk>/assign/", governance.escalation_assign, name="escalation_assign"),
+    path("escalations/<int:pk>/resolve/", governance.escalation_resolve, name="escalation_resolve"),
+    path(
+        "escalations/<int:pk>/actions/new/",
+        governance.escalation_action_raise,
+        name="escalation_action_raise",
+    ),
+    path("escalations/<int:pk>/history/", governance.escalation_history, name="escalation_history"),
+    # Actions
+    path("actions/", governance.action_list, name="action_list"),
+    path("actions/<int:pk>/", governance.action_detail, name="action_detail"),
+    path("actions/<int:pk>/complete/", governance.action_complete, name="action_complete"),
+    path("actions/<int:pk>/effectiveness/", governance.action_effect, name="action_effect"),
+    path("actions/<int:pk>/history/", governance.action_history, name="action_history"),
+    # Meetings and decisions
+    path("decisions/", governance.meeting_list, name="meeting_list"),
+    path("decisions/new/", governance.meeting_create, name="meeting_create"),
+    path("decisions/<int:pk>/", governance.meeting_detail, name="meeting_detail"),
+    path("decisions/<int:pk>/edit/", governance.meeting_edit, name="meeting_edit"),
+    path("decisions/<int:pk>/decisions/new/", governance.decision_add, name="decision_add"),
+    path("decisions/<int:pk>/sign-off/", governance.meeting_sign_off, name="meeting_sign_off"),
+    path("decisions/<int:pk>/history/", governance.meeting_history, name="meeting_history"),
+    path(
+        "decisions/items/<int:pk>/actions/new/",
+        governance.decision_action_raise,
+        name="decision_action_raise",
+    ),
+    # Trigger thresholds
+    path("settings/triggers/", governance.trigger_list, name="trigger_list"),
+    path("settings/triggers/<str:code>/", governance.trigger_edit, name="trigger_edit"),
     # Security
     path("security/events/", organisation.security_event_list, name="security_event_list"),
 ]

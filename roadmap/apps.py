@@ -6,3 +6,6 @@ class RoadmapConfig(AppConfig):
 
     name = "roadmap"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from roadmap import reviews  # noqa: F401  (registers this app's review kinds with the kernel)

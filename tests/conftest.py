@@ -53,6 +53,14 @@ class World:
             Role.CARE_STAFF, service=self.service_c, email="stranger@elsewhere.example"
         )
 
+        self.records = {
+            s.pk: governance_records(s) for s in (self.service_a, self.service_b, self.service_c)
+        }
+
+    def record(self, kind: str, service):
+        """A kernel record of `kind` (review, escalation, action, meeting, decision) at a service."""
+        return self.records[service.pk][kind]
+
     def user(self, role: Role):
         return self.users[role]
 
@@ -62,6 +70,68 @@ class World:
     def other_service(self, role: Role):
         """A service this role's holder cannot see: B for service-scoped roles, else C."""
         return self.service_b if role in SERVICE_SCOPED else self.service_c
+
+
+def governance_records(service) -> dict:
+    """One review cycle, escalation, action, meeting and decision at the service."""
+    from datetime import date, timedelta
+
+    from caregov.models import Action, Decision, Escalation, Meeting, ReviewCycle
+
+    org = service.organisation
+    review = ReviewCycle.objects.create(
+        kind="assurance.trend_review",
+        organisation=org,
+        service=service,
+        cadence="monthly",
+        period_start=date(2026, 10, 1),
+        period_end=date(2026, 10, 31),
+        body="registered_manager",
+        due_on=date(2026, 11, 10),
+    )
+    escalation = Escalation.objects.create(
+        trigger="caregov.review_overdue",
+        organisation=org,
+        service=service,
+        cadence="monthly",
+        period_start=date(2026, 10, 1),
+        period_end=date(2026, 10, 31),
+        subject=f"review:{review.pk}",
+        title=f"Review overdue at {service.name}",
+        escalated_to="quality_lead",
+        evidence={
+            "figures": {"days_since_period_end": 20},
+            "records": [{"model": "caregov.ReviewCycle", "id": review.pk, "label": str(review)}],
+        },
+    )
+    owner = person_with_role(Role.REGISTERED_MANAGER, service=service)
+    action = Action.objects.create(
+        organisation=org,
+        service=service,
+        title="Refresher training on daily notes",
+        owner=owner,
+        due_on=date.today() + timedelta(days=14),
+        source="escalation",
+        escalation=escalation,
+    )
+    meeting = Meeting.objects.create(
+        organisation=org,
+        service=service,
+        body="quality_meeting",
+        meeting_date=date(2026, 11, 2),
+        title=f"Quality meeting at {service.name}",
+        attendees="Quality lead",
+    )
+    decision = Decision.objects.create(
+        meeting=meeting, text="Audit daily notes weekly until December."
+    )
+    return {
+        "review": review,
+        "escalation": escalation,
+        "action": action,
+        "meeting": meeting,
+        "decision": decision,
+    }
 
 
 @pytest.fixture

@@ -31,6 +31,14 @@ def _person(world, role, which):
     return world.colleague if which == "own" else world.stranger
 
 
+def _record(kind):
+    def build(w, r, which):
+        service = w.own_service(r) if which == "own" else w.other_service(r)
+        return {"pk": w.record(kind, service).pk}
+
+    return build
+
+
 #: How to fill each URL's path arguments with an object the role should (own) or should not
 #: (other) reach. Functions receive the world, the role and which.
 OBJECTS: dict[str, Callable[..., dict]] = {
@@ -49,6 +57,46 @@ OBJECTS: dict[str, Callable[..., dict]] = {
     "person_deactivate": lambda w, r, which: {"pk": _person(w, r, which).pk},
     "person_reactivate": lambda w, r, which: {"pk": _person(w, r, which).pk},
     "membership_add": lambda w, r, which: {"pk": _person(w, r, which).pk},
+    **{
+        name: _record("review")
+        for name in (
+            "review_detail",
+            "review_start",
+            "review_sign_off",
+            "review_action_raise",
+            "review_history",
+        )
+    },
+    **{
+        name: _record("escalation")
+        for name in (
+            "escalation_detail",
+            "escalation_acknowledge",
+            "escalation_assign",
+            "escalation_resolve",
+            "escalation_action_raise",
+            "escalation_history",
+        )
+    },
+    **{
+        name: _record("action")
+        for name in ("action_detail", "action_complete", "action_effect", "action_history")
+    },
+    **{
+        name: _record("meeting")
+        for name in (
+            "meeting_detail",
+            "meeting_edit",
+            "decision_add",
+            "meeting_sign_off",
+            "meeting_history",
+        )
+    },
+    "decision_action_raise": _record("decision"),
+    # Thresholds belong to the person's own organisation: there is no other one to address.
+    "trigger_edit": lambda w, r, which: (
+        {"code": "caregov.review_overdue"} if which == "own" else None
+    ),
     "membership_remove": lambda w, r, which: {
         "pk": _person(w, r, which).pk,
         "membership_pk": _person(w, r, which).memberships.first().pk,
@@ -83,7 +131,7 @@ def test_every_protected_url_with_arguments_has_objects_for_the_matrix():
 
 def _url(world, name, pattern, role, which):
     kwargs = OBJECTS[name](world, role, which) if pattern.pattern.converters else {}
-    return reverse(name, kwargs=kwargs)
+    return None if kwargs is None else reverse(name, kwargs=kwargs)
 
 
 @pytest.mark.parametrize("name,pattern", PROTECTED, ids=[n for n, _ in PROTECTED])
@@ -105,6 +153,8 @@ def test_each_role_gets_what_the_table_promises(client, world, role):
         cases = ["own", "other"] if pattern.pattern.converters else ["own"]
         for which in cases:
             url = _url(world, name, pattern, role, which)
+            if url is None:
+                continue
             status = client.get(url).status_code
             expected = 403 if not allowed else (200 if which == "own" else 404)
             if status != expected:

@@ -6,3 +6,6 @@ class WorkflowsConfig(AppConfig):
 
     name = "workflows"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from workflows import reviews  # noqa: F401  (registers this app's review kinds with the kernel)

@@ -9,6 +9,20 @@ TAG_COLOURS = {
     "stabilised": "green",
     "active": "green",
     "deactivated": "grey",
+    "open": "blue",
+    "in review": "amber",
+    "overdue": "red",
+    "signed off": "green",
+    "acknowledged": "amber",
+    "resolved": "green",
+    "high": "red",
+    "medium": "amber",
+    "low": "grey",
+    "draft": "grey",
+    "done": "green",
+    "effective": "green",
+    "not effective": "red",
+    "done, check due": "blue",
 }
 
 
@@ -26,3 +40,8 @@ def widget_type(field: BoundField) -> str:
 def page_url(context, page_number: int) -> str:
     query = context.get("querystring", "")
     return f"?{query}&page={page_number}" if query else f"?page={page_number}"
+
+
+@register.filter
+def figure_label(key: str) -> str:
+    return str(key).replace("_", " ").capitalize()

@@ -32,7 +32,8 @@ def applied_filters(filterset) -> list[AppliedFilter]:
         else:
             shown = str(value) if value not in (None, "") else raw
         remaining = data.copy()
-        remaining.pop(name, None)
+        # An empty value, not a missing one, so a list's default filter is not re-applied.
+        remaining[name] = ""
         remaining.pop("page", None)
         tags.append(AppliedFilter(str(field.label), str(shown), "?" + remaining.urlencode()))
     return tags

@@ -24,13 +24,29 @@ from caregov.views.lists import filtered_page
 
 @requires("work.view")
 def home(request):
-    memberships = selectors.my_memberships(user=request.user)
-    visible = selectors.service_list(user=request.user).filter(is_active=True)
-    return render(
-        request,
-        "caregov/home.html",
-        {"memberships": memberships, "services": visible},
-    )
+    from caregov.models import Action, Escalation
+
+    user = request.user
+    memberships = selectors.my_memberships(user=user)
+    visible = selectors.service_list(user=user).filter(is_active=True)
+    context = {"memberships": memberships, "services": visible}
+    if access.has_capability(user, "reviews.view"):
+        context["reviews_due"] = list(selectors.reviews_due_for(user=user)[:20])
+    if access.has_capability(user, "actions.view"):
+        mine = selectors.action_list(user=user).filter(owner=user)
+        context["my_actions"] = list(mine.filter(status=Action.Status.OPEN).order_by("due_on")[:20])
+        context["my_checks"] = list(
+            mine.filter(
+                status=Action.Status.DONE, effectiveness="", effectiveness_due_on__isnull=False
+            ).order_by("effectiveness_due_on")[:10]
+        )
+    if access.has_capability(user, "escalations.view"):
+        context["escalations"] = list(
+            selectors.escalation_list(user=user)
+            .exclude(status=Escalation.Status.RESOLVED)
+            .order_by("raised_at")[:20]
+        )
+    return render(request, "caregov/home.html", context)
 
 
 # Services ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.utils import timezone
 from caregov.access import Role
 from caregov.history import save_with_reason
 from caregov.models import Membership, Organisation, SecurityEvent, Service, User
-from caregov.services import membership_give
+from caregov.services.organisation import membership_give
 
 DEMO_SLUG = "oakfield"
 DOMAIN = "oakfield.example"

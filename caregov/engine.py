@@ -1,0 +1,264 @@
+"""The scheduler's work: open due review cycles, evaluate triggers, escalate what is overdue.
+
+Safe to run twice for the same moment, and from two processes at once: cycles and escalations are
+unique per (kind or trigger, scope, period), and a clash with a concurrent run is taken as "already
+done".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from caregov.cadence import LONDON, Period, local_date, period_at
+from caregov.history import save_with_reason
+from caregov.models import (
+    Body,
+    Escalation,
+    Membership,
+    Organisation,
+    ReviewCycle,
+    Service,
+    TriggerSetting,
+)
+from caregov.registry import BODY_ROLES, Finding, Scope, ScopeKind, Trigger, review_kinds, triggers
+
+log = logging.getLogger("caregov.engine")
+
+
+@dataclass
+class RunSummary:
+    at: datetime
+    cycles_opened: list[int] = field(default_factory=list)
+    escalations_raised: list[int] = field(default_factory=list)
+    escalations_raised_further: list[int] = field(default_factory=list)
+    escalations_resolved: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.at.astimezone(LONDON):%d %b %Y %H:%M}: {len(self.cycles_opened)} review cycles opened, "
+            f"{len(self.escalations_raised)} escalations raised, "
+            f"{len(self.escalations_raised_further)} escalated further, "
+            f"{len(self.escalations_resolved)} resolved automatically"
+        )
+
+
+def phase_on(service: Service, day: date) -> str:
+    """The service's implementation phase on a given day, read from its history when in the past."""
+    if day >= service.phase_changed_on:
+        return service.phase
+    end_of_day = datetime.combine(day, time.max, tzinfo=LONDON)
+    record = service.history.filter(history_date__lte=end_of_day).order_by("-history_date").first()
+    return record.phase if record else service.phase
+
+
+def _scopes(organisation: Organisation, services: list[Service], scope_kind: str) -> list[Scope]:
+    scopes = []
+    if scope_kind in (ScopeKind.SERVICE, ScopeKind.EVERY):
+        scopes += [Scope(organisation, s) for s in services]
+    if scope_kind in (ScopeKind.ORGANISATION, ScopeKind.EVERY):
+        scopes.append(Scope(organisation, None))
+    return scopes
+
+
+def open_due_cycles(*, at: datetime, summary: RunSummary | None = None) -> list[ReviewCycle]:
+    summary = summary or RunSummary(at)
+    today = local_date(at)
+    opened = []
+    for organisation in Organisation.objects.all():
+        services = list(Service.objects.filter(organisation=organisation, is_active=True))
+        wanted: list[tuple] = []
+        for kind in review_kinds.all():
+            for scope in _scopes(organisation, services, kind.scope):
+                phase = phase_on(scope.service, today) if scope.service else None
+                cadence = kind.cadence_for(phase)
+                if cadence is None:
+                    continue
+                wanted.append((kind, scope, period_at(cadence, at)))
+        if not wanted:
+            continue
+        existing = set(
+            ReviewCycle.objects.filter(
+                organisation=organisation, period_start__in={p.start for _, _, p in wanted}
+            ).values_list("kind", "service_id", "cadence", "period_start")
+        )
+        for kind, scope, period in wanted:
+            service_id = scope.service.pk if scope.service else None
+            if (kind.code, service_id, period.cadence, period.start) in existing:
+                continue
+            cycle = _open_cycle(kind, organisation, scope, period, at)
+            if cycle is not None:
+                opened.append(cycle)
+                summary.cycles_opened.append(cycle.pk)
+    return opened
+
+
+def _open_cycle(
+    kind, organisation, scope: Scope, period: Period, at: datetime
+) -> ReviewCycle | None:
+    cycle = ReviewCycle(
+        kind=kind.code,
+        organisation=organisation,
+        service=scope.service,
+        cadence=period.cadence,
+        period_start=period.start,
+        period_end=period.end,
+        body=kind.body,
+        due_on=period.end + timedelta(days=kind.due_days),
+        opened_at=at,
+    )
+    cycle._history_date = at
+    try:
+        with transaction.atomic():
+            return save_with_reason(cycle, actor=None, reason="caregov.review.opened")
+    except IntegrityError:
+        return None
+
+
+def thresholds_for(organisation: Organisation, trigger: Trigger) -> tuple[dict, bool]:
+    setting = TriggerSetting.objects.filter(organisation=organisation, trigger=trigger.code).first()
+    values = trigger.defaults()
+    if setting is None:
+        return values, True
+    values.update({k: v for k, v in setting.thresholds.items() if k in values})
+    return values, setting.enabled
+
+
+def owner_for(scope_org: Organisation, service: Service | None, body: str):
+    """The person who answers for a body at this scope: the service's registered manager first."""
+    if body == Body.REGISTERED_MANAGER and service is not None and service.registered_manager_id:
+        return service.registered_manager
+    roles = BODY_ROLES.get(body, frozenset())
+    where = Q(service__isnull=True, organisation=scope_org)
+    if service is not None:
+        where |= Q(service=service)
+    membership = (
+        Membership.objects.filter(where, role__in=roles, user__is_active=True)
+        .select_related("user")
+        .order_by("service_id", "pk")
+        .first()
+    )
+    return membership.user if membership else None
+
+
+def _upsert(
+    trigger: Trigger,
+    scope: Scope,
+    period: Period,
+    finding: Finding,
+    at: datetime,
+    summary: RunSummary,
+):
+    finding_period = finding.period or period
+    body = finding.escalate_to or trigger.default_body
+    lookup = {
+        "trigger": trigger.code,
+        "organisation": scope.organisation,
+        "service": scope.service,
+        "cadence": finding_period.cadence,
+        "period_start": finding_period.start,
+        "subject": finding.subject,
+    }
+    existing = Escalation.objects.filter(**lookup).first()
+    if existing is None:
+        escalation = Escalation(
+            **lookup,
+            period_end=finding_period.end,
+            title=finding.title[:250],
+            severity=finding.severity,
+            escalated_to=body,
+            owner=owner_for(scope.organisation, scope.service, body),
+            evidence=finding.evidence(),
+            raised_at=at,
+        )
+        escalation._history_date = at
+        try:
+            with transaction.atomic():
+                save_with_reason(escalation, actor=None, reason=f"{trigger.code}.raised")
+        except IntegrityError:
+            return
+        summary.escalations_raised.append(escalation.pk)
+        return
+    if existing.status == Escalation.Status.RESOLVED:
+        return
+    changed = existing.escalated_to != body or existing.severity != finding.severity
+    if (
+        not changed
+        and existing.evidence == finding.evidence()
+        and existing.title == finding.title[:250]
+    ):
+        return
+    raised_further = existing.escalated_to != body
+    existing.title = finding.title[:250]
+    existing.severity = finding.severity
+    existing.evidence = finding.evidence()
+    if raised_further:
+        existing.escalated_to = body
+        existing.owner = owner_for(scope.organisation, scope.service, body) or existing.owner
+        existing.status = Escalation.Status.OPEN
+        summary.escalations_raised_further.append(existing.pk)
+    existing._history_date = at
+    reason = (
+        "caregov.escalation.raised_further"
+        if raised_further
+        else "caregov.escalation.evidence_updated"
+    )
+    save_with_reason(existing, actor=None, reason=reason)
+
+
+def evaluate_triggers(*, at: datetime, summary: RunSummary | None = None) -> RunSummary:
+    summary = summary or RunSummary(at)
+    for organisation in Organisation.objects.all():
+        services = list(
+            Service.objects.filter(organisation=organisation, is_active=True).select_related(
+                "registered_manager"
+            )
+        )
+        for trigger in triggers.all():
+            thresholds, enabled = thresholds_for(organisation, trigger)
+            if not enabled:
+                continue
+            period = period_at(trigger.cadence, at)
+            for scope in _scopes(organisation, services, trigger.scope):
+                findings = trigger.evaluate(scope, period, thresholds, at)
+                for finding in findings:
+                    _upsert(trigger, scope, period, finding, at, summary)
+                if trigger.auto_resolve:
+                    _resolve_cleared(trigger, scope, findings, period, at, summary)
+    return summary
+
+
+def _resolve_cleared(
+    trigger: Trigger, scope: Scope, findings: list[Finding], period: Period, at, summary
+):
+    still = {((f.period or period).start, f.subject) for f in findings}
+    open_ones = Escalation.objects.filter(
+        trigger=trigger.code,
+        organisation=scope.organisation,
+        service=scope.service,
+        status__in=[Escalation.Status.OPEN, Escalation.Status.ACKNOWLEDGED],
+    )
+    for escalation in open_ones:
+        if (escalation.period_start, escalation.subject) in still:
+            continue
+        escalation.status = Escalation.Status.RESOLVED
+        escalation.resolved_at = at
+        escalation.resolution_note = (
+            "Resolved automatically: the condition that raised it no longer holds."
+        )
+        escalation._history_date = at
+        save_with_reason(escalation, actor=None, reason="caregov.escalation.cleared")
+        summary.escalations_resolved.append(escalation.pk)
+
+
+def run_scheduler(*, at: datetime) -> RunSummary:
+    """Open due cycles, evaluate triggers, escalate what is overdue. Idempotent for a moment."""
+    summary = RunSummary(at)
+    open_due_cycles(at=at, summary=summary)
+    evaluate_triggers(at=at, summary=summary)
+    log.info("%s", summary)
+    return summary

@@ -1,0 +1,33 @@
+from caregov.models.governance import (
+    Action,
+    Body,
+    Decision,
+    Escalation,
+    Meeting,
+    ReviewCycle,
+    TriggerSetting,
+)
+from caregov.models.organisation import (
+    Membership,
+    Organisation,
+    SecurityEvent,
+    Service,
+    User,
+    UserManager,
+)
+
+__all__ = [
+    "Action",
+    "Body",
+    "Decision",
+    "Escalation",
+    "Meeting",
+    "Membership",
+    "Organisation",
+    "ReviewCycle",
+    "SecurityEvent",
+    "Service",
+    "TriggerSetting",
+    "User",
+    "UserManager",
+]

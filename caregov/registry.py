@@ -1,0 +1,207 @@
+"""What apps plug into the kernel: review kinds and triggers. Each takes a few lines to add.
+
+register_review_kind(ReviewKind(
+    code="assurance.trend_review", name="Monthly data quality trend review",
+    body=Body.REGISTERED_MANAGER, scope=Scope.SERVICE, cadence=Cadence.MONTHLY,
+    description="Registered managers review data quality trends ..."))
+
+@register_trigger
+class RepeatedDataGaps(Trigger):
+    code = "assurance.repeated_data_gaps"
+    ...
+    def evaluate(self, scope, period, thresholds, at): return [Finding(...)]
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from caregov.access import Role
+from caregov.cadence import Cadence, Period
+from caregov.models import Body, Organisation, Service
+
+#: The body above: where an escalation goes when the body below has not acted.
+ESCALATION_CHAIN = [
+    Body.REGISTERED_MANAGER,
+    Body.QUALITY_LEAD,
+    Body.SENIOR_LEADERSHIP_TEAM,
+    Body.BOARD,
+]
+
+#: Which roles act for each body: they conduct and sign off its reviews and own its escalations.
+BODY_ROLES: dict[str, frozenset[Role]] = {
+    Body.REGISTERED_MANAGER: frozenset({Role.REGISTERED_MANAGER}),
+    Body.TEAM_LEADER: frozenset({Role.TEAM_LEADER, Role.REGISTERED_MANAGER}),
+    Body.QUALITY_LEAD: frozenset({Role.QUALITY_LEAD}),
+    Body.QUALITY_MEETING: frozenset({Role.QUALITY_LEAD, Role.DATA_QUALITY_LEAD}),
+    Body.SENIOR_LEADERSHIP_TEAM: frozenset({Role.SENIOR_LEADER, Role.OPERATIONS_DIRECTOR}),
+    Body.BOARD: frozenset({Role.BOARD_MEMBER, Role.SENIOR_LEADER}),
+    Body.PROJECT_BOARD: frozenset({Role.PROJECT_LEAD, Role.SENIOR_LEADER}),
+    Body.PROJECT_LEAD: frozenset({Role.PROJECT_LEAD}),
+    Body.DIGITAL_GOVERNANCE_GROUP: frozenset(
+        {Role.PROJECT_LEAD, Role.DATA_QUALITY_LEAD, Role.QUALITY_LEAD, Role.SENIOR_LEADER}
+    ),
+}
+
+
+def body_above(body: str) -> str:
+    """The next body up the chain; the board is the top. Bodies off the chain go to the SLT."""
+    if body not in ESCALATION_CHAIN:
+        return Body.SENIOR_LEADERSHIP_TEAM
+    index = ESCALATION_CHAIN.index(body)
+    return ESCALATION_CHAIN[min(index + 1, len(ESCALATION_CHAIN) - 1)]
+
+
+class ScopeKind:
+    SERVICE = "service"
+    ORGANISATION = "organisation"
+    #: Evaluated for each service and for the organisation as a whole.
+    EVERY = "every"
+
+
+@dataclass(frozen=True)
+class Scope:
+    organisation: Organisation
+    service: Service | None = None
+
+    @property
+    def label(self) -> str:
+        return self.service.name if self.service else self.organisation.name
+
+
+# Review kinds ---------------------------------------------------------------------------------
+
+PhaseCadence = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class ReviewKind:
+    code: str
+    name: str
+    body: str
+    scope: str
+    description: str
+    #: A cadence, or a mapping from the service's implementation phase to a cadence (or None:
+    #: no review in that phase).
+    cadence: str | dict[str, str | None]
+    #: Days after the period ends by which sign-off is due.
+    due_days: int = 7
+
+    def cadence_for(self, phase: str | None) -> str | None:
+        if isinstance(self.cadence, str):
+            return self.cadence
+        return self.cadence.get(phase or "")
+
+    @property
+    def cadence_words(self) -> str:
+        if isinstance(self.cadence, str):
+            return Cadence(self.cadence).label
+        parts = [
+            f"{Cadence(c).label.lower()} during {phase}" for phase, c in self.cadence.items() if c
+        ]
+        return "; ".join(parts).capitalize()
+
+
+@dataclass
+class _Registry:
+    items: dict = field(default_factory=dict)
+
+    def add(self, code: str, item) -> None:
+        if code in self.items and self.items[code] is not item:
+            raise ValueError(f"{code} is registered twice")
+        self.items[code] = item
+
+    def get(self, code: str):
+        return self.items.get(code)
+
+    def all(self) -> list:
+        return list(self.items.values())
+
+    def choices(self) -> list[tuple[str, str]]:
+        return [
+            (code, item.name)
+            for code, item in sorted(self.items.items(), key=lambda kv: kv[1].name)
+        ]
+
+
+review_kinds = _Registry()
+triggers = _Registry()
+
+
+def register_review_kind(kind: ReviewKind) -> ReviewKind:
+    review_kinds.add(kind.code, kind)
+    return kind
+
+
+# Triggers -------------------------------------------------------------------------------------
+
+
+@dataclass
+class EvidenceRecord:
+    """A record a person can open to check the finding: a model label and a primary key."""
+
+    model: str
+    id: int
+    label: str
+
+    def as_dict(self) -> dict:
+        return {"model": self.model, "id": self.id, "label": self.label}
+
+
+@dataclass
+class Finding:
+    title: str
+    severity: str
+    figures: dict
+    records: list[EvidenceRecord]
+    subject: str = ""
+    escalate_to: str | None = None
+    #: The period the finding belongs to, when it is not the period evaluated.
+    period: Period | None = None
+
+    def evidence(self) -> dict:
+        return {"figures": self.figures, "records": [r.as_dict() for r in self.records]}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    name: str
+    label: str
+    default: float | int
+    minimum: float | int = 0
+    maximum: float | int | None = None
+
+
+class Trigger(ABC):
+    """A condition over the records that raises escalations with the evidence that fired it."""
+
+    code: str = ""
+    name: str = ""
+    #: The seed's words for what triggers action.
+    description: str = ""
+    scope: str = ScopeKind.SERVICE
+    #: The period the engine evaluates at each run: the one containing the moment of the run.
+    cadence: str = Cadence.MONTHLY
+    thresholds: tuple[Threshold, ...] = ()
+    #: Resolve the escalation automatically once the condition no longer holds.
+    auto_resolve: bool = False
+    default_body: str = Body.REGISTERED_MANAGER
+
+    def defaults(self) -> dict:
+        return {t.name: t.default for t in self.thresholds}
+
+    @abstractmethod
+    def evaluate(
+        self, scope: Scope, period: Period, thresholds: dict, at: datetime
+    ) -> list[Finding]: ...
+
+
+def register_trigger(cls: type[Trigger]) -> type[Trigger]:
+    instance = cls()
+    if not instance.code or not instance.name or not instance.description:
+        raise ValueError(f"{cls.__name__} needs a code, a name and the seed's words as description")
+    triggers.add(instance.code, instance)
+    return cls

@@ -1,0 +1,394 @@
+"""Writes for review cycles, escalations, actions, meetings and decisions.
+
+Signed-off reviews and meetings are frozen: every write here checks, so a change is refused by
+the service and not only hidden in the screens.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from caregov import access
+from caregov.history import save_with_reason
+from caregov.models import Action, Decision, Escalation, Meeting, ReviewCycle, TriggerSetting, User
+from caregov.registry import BODY_ROLES, triggers
+
+
+class Frozen(ValidationError):
+    """Raised when a write would change a signed-off record."""
+
+
+def _acts_for_body(user: User, body: str, record) -> bool:
+    allowed = BODY_ROLES.get(body, frozenset())
+    for membership in access.memberships_of(user):
+        if membership.role not in allowed:
+            continue
+        if membership.service_id is None and membership.organisation_id == record.organisation_id:
+            return True
+        if record.service_id and membership.service_id == record.service_id:
+            return True
+    return False
+
+
+def can_conduct_review(user: User, cycle: ReviewCycle) -> bool:
+    return _acts_for_body(user, cycle.body, cycle)
+
+
+# Review cycles -----------------------------------------------------------------------------
+
+
+def _lock_cycle(cycle: ReviewCycle) -> ReviewCycle:
+    cycle = ReviewCycle.objects.select_for_update().get(pk=cycle.pk)
+    if cycle.is_frozen:
+        raise Frozen(
+            f"This review was signed off on {timezone.localtime(cycle.signed_off_at):%d %b %Y} "
+            "and cannot be changed. Record a correction as a new action or decision."
+        )
+    return cycle
+
+
+def _require_body(actor: User, cycle: ReviewCycle) -> None:
+    if not can_conduct_review(actor, cycle):
+        raise PermissionDenied(
+            f"Only the {cycle.get_body_display().lower()} for {cycle.scope_label} can do this."
+        )
+
+
+@transaction.atomic
+def review_start(*, actor: User, cycle: ReviewCycle) -> ReviewCycle:
+    cycle = _lock_cycle(cycle)
+    _require_body(actor, cycle)
+    if cycle.status == ReviewCycle.Status.IN_REVIEW:
+        return cycle
+    cycle.status = ReviewCycle.Status.IN_REVIEW
+    cycle.started_at = timezone.now()
+    cycle.started_by = actor
+    return save_with_reason(cycle, actor=actor, reason="caregov.review.started")
+
+
+@transaction.atomic
+def review_update_notes(
+    *, actor: User, cycle: ReviewCycle, decision: str, minutes: str
+) -> ReviewCycle:
+    cycle = _lock_cycle(cycle)
+    _require_body(actor, cycle)
+    cycle.decision = decision.strip()
+    cycle.minutes = minutes.strip()
+    return save_with_reason(cycle, actor=actor, reason="caregov.review.notes_saved")
+
+
+@transaction.atomic
+def review_sign_off(
+    *, actor: User, cycle: ReviewCycle, decision: str, minutes: str, at: datetime | None = None
+) -> ReviewCycle:
+    cycle = _lock_cycle(cycle)
+    _require_body(actor, cycle)
+    errors = {}
+    if not decision.strip():
+        errors["decision"] = "Enter the decision the review reached."
+    if not minutes.strip():
+        errors["minutes"] = "Enter the minutes: who reviewed what, and what was found."
+    if errors:
+        raise ValidationError(errors)
+    at = at or timezone.now()
+    if cycle.status == ReviewCycle.Status.OPEN:
+        cycle.started_at, cycle.started_by = at, actor
+    cycle.status = ReviewCycle.Status.SIGNED_OFF
+    cycle.decision = decision.strip()
+    cycle.minutes = minutes.strip()
+    cycle.signed_off_at = at
+    cycle.signed_off_by = actor
+    cycle._history_date = at
+    return save_with_reason(cycle, actor=actor, reason="caregov.review.signed_off")
+
+
+# Escalations --------------------------------------------------------------------------------
+
+
+def _lock_escalation(escalation: Escalation) -> Escalation:
+    escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    if escalation.status == Escalation.Status.RESOLVED:
+        raise ValidationError("This escalation is resolved. Raise an action if more is needed.")
+    return escalation
+
+
+@transaction.atomic
+def escalation_acknowledge(*, actor: User, escalation: Escalation) -> Escalation:
+    escalation = _lock_escalation(escalation)
+    if escalation.status == Escalation.Status.ACKNOWLEDGED:
+        return escalation
+    escalation.status = Escalation.Status.ACKNOWLEDGED
+    escalation.acknowledged_at = timezone.now()
+    escalation.acknowledged_by = actor
+    if escalation.owner_id is None:
+        escalation.owner = actor
+    return save_with_reason(escalation, actor=actor, reason="caregov.escalation.acknowledged")
+
+
+@transaction.atomic
+def escalation_assign(*, actor: User, escalation: Escalation, owner: User) -> Escalation:
+    escalation = _lock_escalation(escalation)
+    if owner.organisation_id != escalation.organisation_id or not owner.is_active:
+        raise ValidationError({"owner": "Choose an active person from this organisation."})
+    escalation.owner = owner
+    return save_with_reason(escalation, actor=actor, reason="caregov.escalation.assigned")
+
+
+@transaction.atomic
+def escalation_resolve(
+    *, actor: User | None, escalation: Escalation, note: str, at=None
+) -> Escalation:
+    escalation = _lock_escalation(escalation)
+    if not note.strip():
+        raise ValidationError({"note": "Say how it was resolved, so the next reader can check."})
+    escalation.status = Escalation.Status.RESOLVED
+    escalation.resolved_at = at or timezone.now()
+    escalation.resolved_by = actor
+    escalation.resolution_note = note.strip()
+    if at:
+        escalation._history_date = at
+    return save_with_reason(escalation, actor=actor, reason="caregov.escalation.resolved")
+
+
+# Actions ------------------------------------------------------------------------------------
+
+
+def _check_owner(record, owner: User) -> None:
+    if owner.organisation_id != record.organisation_id or not owner.is_active:
+        raise ValidationError({"owner": "Choose an active person from this organisation."})
+
+
+@transaction.atomic
+def action_raise(
+    *,
+    actor: User,
+    title: str,
+    owner: User,
+    due_on: date,
+    detail: str = "",
+    escalation: Escalation | None = None,
+    review_cycle: ReviewCycle | None = None,
+    decision: Decision | None = None,
+    finding_ref: str = "",
+    organisation=None,
+    service=None,
+    measure: str = "",
+    created_at: datetime | None = None,
+) -> Action:
+    sources = [s for s in (escalation, review_cycle, decision) if s is not None]
+    if len(sources) + bool(finding_ref) != 1:
+        raise ValueError(
+            "An action comes from exactly one escalation, review, decision or finding."
+        )
+    if escalation is not None:
+        source, organisation, service = (
+            Action.Source.ESCALATION,
+            escalation.organisation,
+            escalation.service,
+        )
+    elif review_cycle is not None:
+        source, organisation, service = (
+            Action.Source.REVIEW,
+            review_cycle.organisation,
+            review_cycle.service,
+        )
+    elif decision is not None:
+        source = Action.Source.DECISION
+        organisation, service = decision.meeting.organisation, decision.meeting.service
+    else:
+        source = Action.Source.FINDING
+        if organisation is None:
+            raise ValueError("An action from a finding needs its organisation.")
+    action = Action(
+        title=title.strip(),
+        detail=detail.strip(),
+        owner=owner,
+        due_on=due_on,
+        source=source,
+        escalation=escalation,
+        review_cycle=review_cycle,
+        decision=decision,
+        finding_ref=finding_ref,
+        organisation=organisation,
+        service=service,
+        measure=measure,
+        created_by=actor,
+        created_at=created_at or timezone.now(),
+    )
+    errors = {}
+    if not action.title:
+        errors["title"] = "Enter what needs to be done."
+    today = timezone.localdate(created_at) if created_at else timezone.localdate()
+    if due_on < today:
+        errors["due_on"] = "The due date must be today or later."
+    if errors:
+        raise ValidationError(errors)
+    _check_owner(action, owner)
+    if created_at:
+        action._history_date = created_at
+    return save_with_reason(action, actor=actor, reason="caregov.action.raised")
+
+
+def _lock_action(action: Action) -> Action:
+    return Action.objects.select_for_update().get(pk=action.pk)
+
+
+@transaction.atomic
+def action_complete(
+    *, actor: User, action: Action, evidence: str, effectiveness_due_on: date | None = None, at=None
+) -> Action:
+    action = _lock_action(action)
+    if action.status == Action.Status.DONE:
+        raise ValidationError("This action is already done.")
+    if not evidence.strip():
+        raise ValidationError({"evidence": "Describe the evidence that the action was done."})
+    at = at or timezone.now()
+    action.status = Action.Status.DONE
+    action.completed_at = at
+    action.completed_by = actor
+    action.completion_evidence = evidence.strip()
+    action.effectiveness_due_on = effectiveness_due_on or Action.default_effectiveness_due(
+        timezone.localdate(at)
+    )
+    action._history_date = at
+    return save_with_reason(action, actor=actor, reason="caregov.action.completed")
+
+
+@transaction.atomic
+def action_check_effect(*, actor: User, action: Action, result: str, note: str, at=None) -> Action:
+    action = _lock_action(action)
+    if action.status != Action.Status.DONE:
+        raise ValidationError("Record the effectiveness check once the action is done.")
+    if action.effectiveness:
+        raise ValidationError("The effectiveness check is already recorded.")
+    errors = {}
+    if result not in Action.Effect.values:
+        errors["result"] = "Choose whether it improved things or not."
+    if not note.strip():
+        errors["note"] = "Say what you looked at to decide."
+    if errors:
+        raise ValidationError(errors)
+    at = at or timezone.now()
+    action.effectiveness = result
+    action.effectiveness_note = note.strip()
+    action.effectiveness_checked_at = at
+    action.effectiveness_checked_by = actor
+    action._history_date = at
+    return save_with_reason(action, actor=actor, reason="caregov.action.effect_checked")
+
+
+# Meetings and decisions -----------------------------------------------------------------------
+
+
+def _lock_meeting(meeting: Meeting) -> Meeting:
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if meeting.is_frozen:
+        raise Frozen(
+            "These minutes are signed off and cannot be changed. Record a new meeting instead."
+        )
+    return meeting
+
+
+@transaction.atomic
+def meeting_record(
+    *,
+    actor: User,
+    organisation,
+    service=None,
+    body: str,
+    meeting_date: date,
+    title: str,
+    attendees: str,
+    minutes: str = "",
+) -> Meeting:
+    meeting = Meeting(
+        organisation=organisation,
+        service=service,
+        body=body,
+        meeting_date=meeting_date,
+        title=title.strip(),
+        attendees=attendees.strip(),
+        minutes=minutes.strip(),
+        created_by=actor,
+    )
+    meeting.full_clean()
+    return save_with_reason(meeting, actor=actor, reason="caregov.meeting.recorded")
+
+
+@transaction.atomic
+def meeting_update(*, actor: User, meeting: Meeting, **fields) -> Meeting:
+    meeting = _lock_meeting(meeting)
+    for name in ("title", "attendees", "minutes", "meeting_date", "body"):
+        if name in fields:
+            setattr(meeting, name, fields[name])
+    meeting.full_clean()
+    return save_with_reason(meeting, actor=actor, reason="caregov.meeting.updated")
+
+
+@transaction.atomic
+def decision_record(
+    *, actor: User, meeting: Meeting, text: str, review_cycles=(), escalations=()
+) -> Decision:
+    meeting = _lock_meeting(meeting)
+    if not text.strip():
+        raise ValidationError({"text": "Enter the decision, in the words of the minutes."})
+    for linked in [*review_cycles, *escalations]:
+        if linked.organisation_id != meeting.organisation_id:
+            raise ValidationError("Link only reviews and escalations of this organisation.")
+    decision = Decision(meeting=meeting, text=text.strip())
+    save_with_reason(decision, actor=actor, reason="caregov.decision.recorded")
+    decision.review_cycles.set(review_cycles)
+    decision.escalations.set(escalations)
+    return decision
+
+
+@transaction.atomic
+def meeting_sign_off(*, actor: User, meeting: Meeting, at=None) -> Meeting:
+    meeting = _lock_meeting(meeting)
+    errors = {}
+    if not meeting.minutes.strip():
+        errors["minutes"] = "Write the minutes before signing them off."
+    if not meeting.decisions.exists():
+        errors["__all__"] = "Record at least one decision before signing off the minutes."
+    if errors:
+        raise ValidationError(errors)
+    at = at or timezone.now()
+    meeting.status = Meeting.Status.SIGNED_OFF
+    meeting.signed_off_at = at
+    meeting.signed_off_by = actor
+    meeting._history_date = at
+    return save_with_reason(meeting, actor=actor, reason="caregov.meeting.signed_off")
+
+
+# Trigger thresholds ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def trigger_setting_save(
+    *, actor: User, organisation, trigger_code: str, thresholds: dict, enabled: bool
+) -> TriggerSetting:
+    trigger = triggers.get(trigger_code)
+    if trigger is None:
+        raise ValidationError("Unknown trigger.")
+    errors = {}
+    clean = {}
+    for threshold in trigger.thresholds:
+        value = thresholds.get(threshold.name, threshold.default)
+        if value < threshold.minimum or (
+            threshold.maximum is not None and value > threshold.maximum
+        ):
+            top = f" and {threshold.maximum}" if threshold.maximum is not None else " or more"
+            errors[threshold.name] = f"Enter a number between {threshold.minimum}{top}."
+        clean[threshold.name] = value
+    if errors:
+        raise ValidationError(errors)
+    setting, _ = TriggerSetting.objects.select_for_update().get_or_create(
+        organisation=organisation, trigger=trigger_code, defaults={"thresholds": clean}
+    )
+    setting.thresholds = clean
+    setting.enabled = enabled
+    return save_with_reason(setting, actor=actor, reason="caregov.trigger.thresholds_changed")
