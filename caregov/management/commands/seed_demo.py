@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from caregov.access import Role
+from caregov.demo_governance import build_governance_history
 from caregov.history import save_with_reason
 from caregov.models import Membership, Organisation, SecurityEvent, Service, User
 from caregov.services.organisation import membership_give
@@ -201,7 +202,15 @@ class Command(BaseCommand):
 
 
 def delete_demo(organisation: Organisation) -> None:
+    from caregov.models import Action, Decision, Escalation, Meeting, ReviewCycle, TriggerSetting
+
     people = User.objects.filter(organisation=organisation)
+    Action.objects.filter(organisation=organisation).delete()
+    Decision.objects.filter(meeting__organisation=organisation).delete()
+    Meeting.objects.filter(organisation=organisation).delete()
+    Escalation.objects.filter(organisation=organisation).delete()
+    ReviewCycle.objects.filter(organisation=organisation).delete()
+    TriggerSetting.objects.filter(organisation=organisation).delete()
     SecurityEvent.objects.filter(organisation=organisation).delete()
     Membership.objects.filter(organisation=organisation).delete()
     Service.objects.filter(organisation=organisation).delete()
@@ -282,6 +291,9 @@ def build_demo(*, services: int, months: int, seed: int) -> Organisation:
         service._history_date = start + timedelta(days=1)
         save_with_reason(service, actor=admin, reason="caregov.service.updated")
         _walk_phases(service, rng=rng, start=start, now=now, index=index, actor=admin)
+    build_governance_history(
+        organisation, start=timezone.localdate(start), today=timezone.localdate(now), rng=rng
+    )
     return organisation
 
 
