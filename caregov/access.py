@@ -170,7 +170,7 @@ def _deny(request, capability: str):
     from caregov.security import record_permission_denied
 
     record_permission_denied(request, capability)
-    raise PermissionDenied(f"Your role does not allow this ({capability}).")
+    raise PermissionDenied("Your role does not allow you to open this page.")
 
 
 def check(request, capability: str) -> None:

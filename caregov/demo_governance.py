@@ -72,7 +72,9 @@ class _Replay:
     # Reviews -----------------------------------------------------------------------------------
 
     def plan_cycles(self, day: date) -> None:
-        fresh = ReviewCycle.objects.filter(organisation=self.organisation).exclude(pk__in=self.planned)
+        fresh = ReviewCycle.objects.filter(organisation=self.organisation).exclude(
+            pk__in=self.planned
+        )
         for cycle in fresh:
             self.planned.add(cycle.pk)
             recent = (self.today - cycle.period_end).days < 45
@@ -82,7 +84,11 @@ class _Replay:
             if not recent and roll < 0.012:
                 continue  # never signed off: escalated up the chain
             if roll < 0.82:
-                when = cycle.period_end + timedelta(days=self.rng.randint(1, max(1, cycle.due_on.toordinal() - cycle.period_end.toordinal())))
+                when = cycle.period_end + timedelta(
+                    days=self.rng.randint(
+                        1, max(1, cycle.due_on.toordinal() - cycle.period_end.toordinal())
+                    )
+                )
             else:
                 when = cycle.due_on + timedelta(days=self.rng.randint(12, 40))
             if when < self.today:
@@ -110,8 +116,12 @@ class _Replay:
         owner = actor
         due = day + timedelta(days=self.rng.randint(14, 35))
         action = gov.action_raise(
-            actor=actor, title=self.rng.choice(ACTION_TITLES), owner=owner, due_on=due,
-            created_at=_at(day, 16), **source,
+            actor=actor,
+            title=self.rng.choice(ACTION_TITLES),
+            owner=owner,
+            due_on=due,
+            created_at=_at(day, 16),
+            **source,
         )
         roll = self.rng.random()
         if roll < 0.7:
@@ -126,7 +136,9 @@ class _Replay:
     def complete(self, day: date, action_pk: int) -> None:
         action = Action.objects.get(pk=action_pk)
         gov.action_complete(
-            actor=action.owner, action=action, at=_at(day, 11),
+            actor=action.owner,
+            action=action,
+            at=_at(day, 11),
             evidence="Done and recorded: see the team meeting notes and the ECM audit entry for this period.",
         )
         check = day + timedelta(days=28)
@@ -137,20 +149,29 @@ class _Replay:
         action = Action.objects.get(pk=action_pk)
         improved = self.rng.random() < 0.75
         gov.action_check_effect(
-            actor=action.owner, action=action, at=_at(day, 12),
+            actor=action.owner,
+            action=action,
+            at=_at(day, 12),
             result=Action.Effect.IMPROVED if improved else Action.Effect.NOT_IMPROVED,
             note="Compared the following month's audit with the month before."
-            if improved else "The following month's audit showed the same gaps: needs a different approach.",
+            if improved
+            else "The following month's audit showed the same gaps: needs a different approach.",
         )
 
     # Escalations -------------------------------------------------------------------------------
 
     def work_escalations(self, day: date) -> None:
-        fresh = Escalation.objects.filter(organisation=self.organisation, status=Escalation.Status.OPEN,
-                                          acknowledged_at__isnull=True, raised_at__lt=_at(day, 0))
+        fresh = Escalation.objects.filter(
+            organisation=self.organisation,
+            status=Escalation.Status.OPEN,
+            acknowledged_at__isnull=True,
+            raised_at__lt=_at(day, 0),
+        )
         for escalation in fresh:
             roll = self.rng.random()
-            actor = escalation.owner or owner_for(escalation.organisation, escalation.service, escalation.escalated_to)
+            actor = escalation.owner or owner_for(
+                escalation.organisation, escalation.service, escalation.escalated_to
+            )
             if actor is None or roll < 0.2:
                 continue
             with transaction.atomic():
@@ -163,14 +184,21 @@ class _Replay:
             if roll > 0.75:
                 self.raise_action(day, actor, escalation=escalation)
             elif roll < 0.35 and escalation.trigger == "caregov.review_overdue":
-                self.later(day + timedelta(days=self.rng.randint(3, 12)), self.resolve, escalation.pk, actor)
+                self.later(
+                    day + timedelta(days=self.rng.randint(3, 12)),
+                    self.resolve,
+                    escalation.pk,
+                    actor,
+                )
 
     def resolve(self, day: date, escalation_pk: int, actor) -> None:
         escalation = Escalation.objects.get(pk=escalation_pk)
         if escalation.status == Escalation.Status.RESOLVED:
             return
         gov.escalation_resolve(
-            actor=actor, escalation=escalation, at=_at(day, 14),
+            actor=actor,
+            escalation=escalation,
+            at=_at(day, 14),
             note="Spoke with the manager; the review is booked for this week and cover arranged.",
         )
 
@@ -194,25 +222,46 @@ def _meetings(organisation, *, rng: random.Random, start: date, today: date) -> 
             if chair is None:
                 continue
             meeting = gov.meeting_record(
-                actor=chair, organisation=organisation, body=body, meeting_date=meeting_day, title=title,
+                actor=chair,
+                organisation=organisation,
+                body=body,
+                meeting_date=meeting_day,
+                title=title,
                 attendees="Chief executive (chair)\nOperations director\nHead of quality\nDigital project lead",
                 minutes="Reviewed the quarter's review cycles, open escalations and actions. "
                 "Discussed whether leaders can rely on ECM information for decisions.",
             )
-            previous = ReviewCycle.objects.filter(organisation=organisation, period_end__lt=q_start,
-                                                  period_end__gte=q_start - timedelta(days=92))
-            late = Escalation.objects.filter(organisation=organisation, raised_at__lt=_at(meeting_day),
-                                             raised_at__gte=_at(q_start - timedelta(days=92)))[:3]
-            gov.decision_record(
-                actor=chair, meeting=meeting, text=rng.choice([
-                    "Leaders can rely on ECM information for the services reviewed, with the exceptions noted.",
-                    "Reliance is limited until the audit actions at two services show improvement.",
-                ]), review_cycles=list(previous.filter(service__isnull=True)[:2]), escalations=list(late),
+            previous = ReviewCycle.objects.filter(
+                organisation=organisation,
+                period_end__lt=q_start,
+                period_end__gte=q_start - timedelta(days=92),
             )
-            gov.decision_record(actor=chair, meeting=meeting,
-                                text="Overdue reviews to be signed off within two weeks; quality lead to follow up.")
+            late = Escalation.objects.filter(
+                organisation=organisation,
+                raised_at__lt=_at(meeting_day),
+                raised_at__gte=_at(q_start - timedelta(days=92)),
+            )[:3]
+            gov.decision_record(
+                actor=chair,
+                meeting=meeting,
+                text=rng.choice(
+                    [
+                        "Leaders can rely on ECM information for the services reviewed, with the exceptions noted.",
+                        "Reliance is limited until the audit actions at two services show improvement.",
+                    ]
+                ),
+                review_cycles=list(previous.filter(service__isnull=True)[:2]),
+                escalations=list(late),
+            )
+            gov.decision_record(
+                actor=chair,
+                meeting=meeting,
+                text="Overdue reviews to be signed off within two weeks; quality lead to follow up.",
+            )
             if meeting_day < today - timedelta(days=10):
-                gov.meeting_sign_off(actor=chair, meeting=meeting, at=_at(meeting_day + timedelta(days=3)))
+                gov.meeting_sign_off(
+                    actor=chair, meeting=meeting, at=_at(meeting_day + timedelta(days=3))
+                )
 
 
 def _draft_meeting(organisation, *, today: date) -> None:
@@ -220,14 +269,20 @@ def _draft_meeting(organisation, *, today: date) -> None:
     if chair is None:
         return
     meeting = gov.meeting_record(
-        actor=chair, organisation=organisation, body=Body.PROJECT_BOARD, meeting_date=today - timedelta(days=3),
+        actor=chair,
+        organisation=organisation,
+        body=Body.PROJECT_BOARD,
+        meeting_date=today - timedelta(days=3),
         title="Project board: champion feedback and configuration changes",
         attendees="Digital project lead (chair)\nHead of quality\nTwo digital champions",
         minutes="Draft. Champions reported repeated questions about recording PRN medication; "
         "supplier asked about the alert delay.",
     )
-    gov.decision_record(actor=chair, meeting=meeting,
-                        text="Publish one-page guidance on PRN recording and brief all champions.")
+    gov.decision_record(
+        actor=chair,
+        meeting=meeting,
+        text="Publish one-page guidance on PRN recording and brief all champions.",
+    )
 
 
 def build_governance_history(organisation, *, start: date, today: date, rng: random.Random) -> None:

@@ -39,6 +39,7 @@ class PersonFilter(django_filters.FilterSet):
         field_name="memberships__service",
         label="Service",
         distinct=True,
+        empty_label="All services",
     )
     is_active = django_filters.BooleanFilter(
         label="Status",
@@ -89,7 +90,9 @@ class ReviewFilter(django_filters.FilterSet):
         label="Status",
     )
     kind = django_filters.ChoiceFilter(choices=[], label="Review")
-    service = django_filters.ModelChoiceFilter(queryset=Service.objects.none(), label="Service")
+    service = django_filters.ModelChoiceFilter(
+        queryset=Service.objects.none(), label="Service", empty_label="All services"
+    )
 
     class Meta:
         model = ReviewCycle
@@ -121,7 +124,9 @@ class EscalationFilter(django_filters.FilterSet):
     trigger = django_filters.ChoiceFilter(choices=[], label="Trigger")
     severity = django_filters.ChoiceFilter(choices=Escalation.Severity.choices, label="Severity")
     escalated_to = django_filters.ChoiceFilter(choices=Body.choices, label="Escalated to")
-    service = django_filters.ModelChoiceFilter(queryset=Service.objects.none(), label="Service")
+    service = django_filters.ModelChoiceFilter(
+        queryset=Service.objects.none(), label="Service", empty_label="All services"
+    )
 
     class Meta:
         model = Escalation
@@ -160,7 +165,9 @@ class ActionFilter(django_filters.FilterSet):
         widget=forms.Select(choices=[("", "Anyone"), ("true", "Me")]),
     )
     source = django_filters.ChoiceFilter(choices=Action.Source.choices, label="Raised from")
-    service = django_filters.ModelChoiceFilter(queryset=Service.objects.none(), label="Service")
+    service = django_filters.ModelChoiceFilter(
+        queryset=Service.objects.none(), label="Service", empty_label="All services"
+    )
 
     class Meta:
         model = Action

@@ -11,6 +11,25 @@ from caregov.models import Service, User
 from caregov.security import client_ip, lockout_until
 
 
+class PlainMessagesMixin:
+    """Required-field messages that say what to do, like "Enter the full name"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            label = str(field.label or "this").lower()
+            choose = isinstance(
+                field, forms.ChoiceField | forms.ModelChoiceField | forms.BooleanField
+            )
+            verb = "Choose" if choose else "Enter"
+            if not getattr(field, "keep_required_message", False):
+                field.error_messages["required"] = f"{verb} {label}."
+            if isinstance(field, forms.DateField):
+                field.error_messages["invalid"] = f"Enter {label} as a real date, like 14 12 2026."
+            if isinstance(field, forms.EmailField):
+                field.error_messages["invalid"] = "Enter an email address like name@example.org."
+
+
 class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email address",
@@ -60,7 +79,7 @@ class CaregovSetPasswordForm(SetPasswordForm):
     pass
 
 
-class ServiceForm(forms.ModelForm):
+class ServiceForm(PlainMessagesMixin, forms.ModelForm):
     class Meta:
         model = Service
         fields = [
@@ -97,20 +116,33 @@ class ServiceForm(forms.ModelForm):
         pass
 
 
-class MembershipForm(forms.Form):
-    role = forms.ChoiceField(choices=Role.choices, label="Role")
-    service = forms.ModelChoiceField(
-        queryset=Service.objects.none(),
-        required=False,
-        label="Service",
-        empty_label="Whole organisation",
+WHOLE_ORGANISATION = "organisation"
+
+
+class MembershipForm(PlainMessagesMixin, forms.Form):
+    role = forms.ChoiceField(choices=[("", "Choose a role"), *Role.choices], label="Role")
+    service = forms.ChoiceField(
+        label="Where",
         help_text="Commissioners must be linked to a service; organisation admins to the whole "
         "organisation.",
     )
 
     def __init__(self, *args, organisation, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = Service.objects.filter(organisation=organisation)
+        self.services = {str(s.pk): s for s in Service.objects.filter(organisation=organisation)}
+        self.fields["service"].choices = [
+            ("", "Choose where they hold this role"),
+            (WHOLE_ORGANISATION, "Whole organisation"),
+            *((pk, s.name) for pk, s in self.services.items()),
+        ]
+        self.fields["role"].error_messages["required"] = "Choose a role."
+        self.fields["service"].error_messages["required"] = (
+            "Choose a service, or the whole organisation."
+        )
+
+    def clean_service(self):
+        value = self.cleaned_data["service"]
+        return None if value == WHOLE_ORGANISATION else self.services[value]
 
 
 class InviteForm(MembershipForm):
@@ -119,13 +151,13 @@ class InviteForm(MembershipForm):
         label="Work email address",
         help_text="One login per person: never a shared or team address.",
     )
-    job_title = forms.CharField(label="Job title (optional)", max_length=120, required=False)
+    job_title = forms.CharField(label="Job title", max_length=120, required=False)
     field_order = ["full_name", "email", "job_title", "role", "service"]
 
 
-class PersonForm(forms.Form):
+class PersonForm(PlainMessagesMixin, forms.Form):
     full_name = forms.CharField(label="Full name", max_length=150)
-    job_title = forms.CharField(label="Job title (optional)", max_length=120, required=False)
+    job_title = forms.CharField(label="Job title", max_length=120, required=False)
 
 
 def apply_validation_error(form: forms.Form, error: ValidationError) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django import forms
 
+from caregov.forms import PlainMessagesMixin
 from caregov.models import Action, Body, Escalation, ReviewCycle
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class SignOffForm(forms.Form):
+class SignOffForm(PlainMessagesMixin, forms.Form):
     decision = forms.CharField(
         label="Decision",
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -29,7 +30,7 @@ class SignOffForm(forms.Form):
     )
 
 
-class NotesForm(forms.Form):
+class NotesForm(PlainMessagesMixin, forms.Form):
     decision = forms.CharField(
         label="Decision (draft)", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -38,7 +39,7 @@ class NotesForm(forms.Form):
     )
 
 
-class ActionForm(forms.Form):
+class ActionForm(PlainMessagesMixin, forms.Form):
     title = forms.CharField(label="What needs to be done", max_length=250)
     detail = forms.CharField(
         label="More detail", required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -56,7 +57,7 @@ class ActionForm(forms.Form):
         self.fields["owner"].queryset = people
 
 
-class AssignForm(forms.Form):
+class AssignForm(PlainMessagesMixin, forms.Form):
     owner = forms.ModelChoiceField(queryset=None, label="Owner", empty_label="Choose a person")
 
     def __init__(self, *args, people, **kwargs):
@@ -64,7 +65,7 @@ class AssignForm(forms.Form):
         self.fields["owner"].queryset = people
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(PlainMessagesMixin, forms.Form):
     note = forms.CharField(
         label="How was it resolved?",
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -72,7 +73,7 @@ class ResolveForm(forms.Form):
     )
 
 
-class CompleteForm(forms.Form):
+class CompleteForm(PlainMessagesMixin, forms.Form):
     evidence = forms.CharField(
         label="Evidence that it was done",
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -86,20 +87,21 @@ class CompleteForm(forms.Form):
     )
 
 
-class EffectForm(forms.Form):
+class EffectForm(PlainMessagesMixin, forms.Form):
     result = forms.ChoiceField(
         label="Did it improve things?",
         choices=Action.Effect.choices,
         widget=forms.RadioSelect,
         error_messages={"required": "Choose whether it improved things or not."},
     )
+    result.keep_required_message = True
     note = forms.CharField(
         label="What did you look at to decide?",
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
 
-class MeetingForm(forms.Form):
+class MeetingForm(PlainMessagesMixin, forms.Form):
     body = forms.ChoiceField(
         label="Governance body",
         choices=[
@@ -134,7 +136,7 @@ class MeetingForm(forms.Form):
         self.fields["service"].queryset = services
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(PlainMessagesMixin, forms.Form):
     text = forms.CharField(label="Decision", widget=forms.Textarea(attrs={"rows": 4}))
     review_cycles = forms.ModelMultipleChoiceField(
         queryset=ReviewCycle.objects.none(),
@@ -155,7 +157,7 @@ class DecisionForm(forms.Form):
         self.fields["escalations"].queryset = escalations
 
 
-class TriggerSettingForm(forms.Form):
+class TriggerSettingForm(PlainMessagesMixin, forms.Form):
     enabled = forms.BooleanField(label="Raise escalations from this trigger", required=False)
 
     def __init__(self, *args, trigger, **kwargs):

@@ -7,7 +7,11 @@ governed rows at once calls `bulk_update_with_history` here, which writes the hi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from django.db import models
 from simple_history.utils import bulk_update_with_history as _bulk_update_with_history
@@ -86,6 +90,10 @@ def _display(record, field_name: str, value) -> str:
         return str(related) if related else f"(removed #{value})"
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if isinstance(value, datetime):
+        return date_format(timezone.localtime(value), "j M Y, H:i")
+    if isinstance(value, date):
+        return date_format(value, "j M Y")
     return str(value)
 
 

@@ -204,6 +204,8 @@ LOGGING = {
     },
 }
 
+FILTERS_EMPTY_CHOICE_LABEL = "Any"
+
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="Caregov-demo-2026")
 
 # One scheduler entry: every 15 minutes open due cycles, evaluate triggers, escalate overdue.

@@ -47,7 +47,7 @@ def test_a_commissioner_must_be_linked_to_a_service_and_nothing_is_saved_otherwi
             "full_name": "Cara Council",
             "email": "cara@council.example",
             "role": "commissioner",
-            "service": "",
+            "service": "organisation",
         },
     )
     assert response.status_code == 200
