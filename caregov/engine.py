@@ -121,6 +121,10 @@ def _open_cycle(
 
 def thresholds_for(organisation: Organisation, trigger: Trigger) -> tuple[dict, bool]:
     setting = TriggerSetting.objects.filter(organisation=organisation, trigger=trigger.code).first()
+    return _thresholds(trigger, setting)
+
+
+def _thresholds(trigger: Trigger, setting: TriggerSetting | None) -> tuple[dict, bool]:
     values = trigger.defaults()
     if setting is None:
         return values, True
@@ -145,6 +149,10 @@ def owner_for(scope_org: Organisation, service: Service | None, body: str):
     return membership.user if membership else None
 
 
+def _key(service_id, cadence, period_start, subject) -> tuple:
+    return (service_id, cadence, period_start, subject)
+
+
 def _upsert(
     trigger: Trigger,
     scope: Scope,
@@ -152,21 +160,21 @@ def _upsert(
     finding: Finding,
     at: datetime,
     summary: RunSummary,
-):
+    known: dict[tuple, Escalation],
+) -> tuple:
     finding_period = finding.period or period
     body = finding.escalate_to or trigger.default_body
-    lookup = {
-        "trigger": trigger.code,
-        "organisation": scope.organisation,
-        "service": scope.service,
-        "cadence": finding_period.cadence,
-        "period_start": finding_period.start,
-        "subject": finding.subject,
-    }
-    existing = Escalation.objects.filter(**lookup).first()
+    service_id = scope.service.pk if scope.service else None
+    key = _key(service_id, finding_period.cadence, finding_period.start, finding.subject)
+    existing = known.get(key)
     if existing is None:
         escalation = Escalation(
-            **lookup,
+            trigger=trigger.code,
+            organisation=scope.organisation,
+            service=scope.service,
+            cadence=finding_period.cadence,
+            period_start=finding_period.start,
+            subject=finding.subject,
             period_end=finding_period.end,
             title=finding.title[:250],
             severity=finding.severity,
@@ -180,19 +188,21 @@ def _upsert(
             with transaction.atomic():
                 save_with_reason(escalation, actor=None, reason=f"{trigger.code}.raised")
         except IntegrityError:
-            return
+            return key  # a concurrent run raised it first
+        known[key] = escalation
         summary.escalations_raised.append(escalation.pk)
-        return
+        return key
     if existing.status == Escalation.Status.RESOLVED:
-        return
-    changed = existing.escalated_to != body or existing.severity != finding.severity
-    if (
-        not changed
+        return key
+    raised_further = existing.escalated_to != body
+    unchanged = (
+        not raised_further
+        and existing.severity == finding.severity
         and existing.evidence == finding.evidence()
         and existing.title == finding.title[:250]
-    ):
-        return
-    raised_further = existing.escalated_to != body
+    )
+    if unchanged:
+        return key
     existing.title = finding.title[:250]
     existing.severity = finding.severity
     existing.evidence = finding.evidence()
@@ -208,6 +218,7 @@ def _upsert(
         else "caregov.escalation.evidence_updated"
     )
     save_with_reason(existing, actor=None, reason=reason)
+    return key
 
 
 def evaluate_triggers(*, at: datetime, summary: RunSummary | None = None) -> RunSummary:
@@ -218,41 +229,41 @@ def evaluate_triggers(*, at: datetime, summary: RunSummary | None = None) -> Run
                 "registered_manager"
             )
         )
+        settings = {s.trigger: s for s in TriggerSetting.objects.filter(organisation=organisation)}
         for trigger in triggers.all():
-            thresholds, enabled = thresholds_for(organisation, trigger)
+            thresholds, enabled = _thresholds(trigger, settings.get(trigger.code))
             if not enabled:
                 continue
             period = period_at(trigger.cadence, at)
-            for scope in _scopes(organisation, services, trigger.scope):
-                findings = trigger.evaluate(scope, period, thresholds, at)
+            # Every escalation of this trigger that may still change, fetched once per run.
+            unresolved = {
+                _key(e.service_id, e.cadence, e.period_start, e.subject): e
+                for e in Escalation.objects.filter(
+                    organisation=organisation, trigger=trigger.code
+                ).exclude(status=Escalation.Status.RESOLVED)
+            }
+            known = dict(unresolved)
+            seen: set[tuple] = set()
+            scopes = _scopes(organisation, services, trigger.scope)
+            for scope, findings in trigger.evaluate_all(scopes, period, thresholds, at):
                 for finding in findings:
-                    _upsert(trigger, scope, period, finding, at, summary)
-                if trigger.auto_resolve:
-                    _resolve_cleared(trigger, scope, findings, period, at, summary)
+                    seen.add(_upsert(trigger, scope, period, finding, at, summary, known))
+            if trigger.auto_resolve:
+                for key, escalation in unresolved.items():
+                    if key not in seen:
+                        _clear(escalation, at, summary)
     return summary
 
 
-def _resolve_cleared(
-    trigger: Trigger, scope: Scope, findings: list[Finding], period: Period, at, summary
-):
-    still = {((f.period or period).start, f.subject) for f in findings}
-    open_ones = Escalation.objects.filter(
-        trigger=trigger.code,
-        organisation=scope.organisation,
-        service=scope.service,
-        status__in=[Escalation.Status.OPEN, Escalation.Status.ACKNOWLEDGED],
+def _clear(escalation: Escalation, at: datetime, summary: RunSummary) -> None:
+    escalation.status = Escalation.Status.RESOLVED
+    escalation.resolved_at = at
+    escalation.resolution_note = (
+        "Resolved automatically: the condition that raised it no longer holds."
     )
-    for escalation in open_ones:
-        if (escalation.period_start, escalation.subject) in still:
-            continue
-        escalation.status = Escalation.Status.RESOLVED
-        escalation.resolved_at = at
-        escalation.resolution_note = (
-            "Resolved automatically: the condition that raised it no longer holds."
-        )
-        escalation._history_date = at
-        save_with_reason(escalation, actor=None, reason="caregov.escalation.cleared")
-        summary.escalations_resolved.append(escalation.pk)
+    escalation._history_date = at
+    save_with_reason(escalation, actor=None, reason="caregov.escalation.cleared")
+    summary.escalations_resolved.append(escalation.pk)
 
 
 def run_scheduler(*, at: datetime) -> RunSummary:

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
-
-from django.db import models
 from simple_history.utils import bulk_update_with_history as _bulk_update_with_history
 
 #: Plain words for the reasons the product writes. Unknown codes fall back to a readable form.

@@ -193,6 +193,12 @@ class Trigger(ABC):
     def defaults(self) -> dict:
         return {t.name: t.default for t in self.thresholds}
 
+    def evaluate_all(
+        self, scopes: list[Scope], period: Period, thresholds: dict, at: datetime
+    ) -> list[tuple[Scope, list[Finding]]]:
+        """Findings for many scopes at once. Override to read all scopes in one query."""
+        return [(scope, self.evaluate(scope, period, thresholds, at)) for scope in scopes]
+
     @abstractmethod
     def evaluate(
         self, scope: Scope, period: Period, thresholds: dict, at: datetime

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
+from datetime import date, datetime, timedelta
 
 from caregov.cadence import Cadence, Period, local_date, period_containing
 from caregov.models import Action, Body, Escalation, ReviewCycle
@@ -24,6 +25,23 @@ def _raise_levels(body: str, levels: int) -> str:
     return body
 
 
+def _by_scope(rows, scopes: list[Scope], make) -> list[tuple[Scope, list[Finding]]]:
+    """Group one query's rows by service, so every scope is evaluated from a single read."""
+    grouped = defaultdict(list)
+    for row in rows:
+        grouped[row.service_id].append(row)
+    return [
+        (
+            scope,
+            [
+                make(row, scope)
+                for row in grouped.get(scope.service.pk if scope.service else None, [])
+            ],
+        )
+        for scope in scopes
+    ]
+
+
 @register_trigger
 class ReviewOverdue(Trigger):
     code = "caregov.review_overdue"
@@ -42,42 +60,48 @@ class ReviewOverdue(Trigger):
         ),
     )
 
+    def _late(self, organisation, today: date, thresholds: dict):
+        cutoff = today - timedelta(days=int(thresholds["days_after_period"]))
+        return ReviewCycle.objects.filter(
+            organisation=organisation,
+            status__in=[ReviewCycle.Status.OPEN, ReviewCycle.Status.IN_REVIEW],
+            period_end__lte=cutoff,
+        ).select_related("organisation", "service")
+
+    def _finding(self, cycle: ReviewCycle, today: date, thresholds: dict) -> Finding:
+        after = int(thresholds["days_after_period"])
+        days = (today - cycle.period_end).days
+        levels = 1 + (days - after) // int(thresholds["days_per_level"])
+        return Finding(
+            subject=f"review:{cycle.pk}",
+            period=cycle.period,
+            title=f"{cycle.kind_name} for {cycle.scope_label}, {cycle.period.label}, "
+            f"not signed off {days} days after the period ended",
+            severity=Escalation.Severity.HIGH if levels > 1 else Escalation.Severity.MEDIUM,
+            escalate_to=_raise_levels(cycle.body, levels),
+            figures={
+                "days_since_period_end": days,
+                "threshold_days": after,
+                "levels_up": levels,
+                "review_body": cycle.get_body_display(),
+                "status": cycle.get_status_display(),
+            },
+            records=[EvidenceRecord("caregov.ReviewCycle", cycle.pk, str(cycle))],
+        )
+
     def evaluate(
         self, scope: Scope, period: Period, thresholds: dict, at: datetime
     ) -> list[Finding]:
         today = local_date(at)
-        after = int(thresholds["days_after_period"])
-        step = int(thresholds["days_per_level"])
-        late = ReviewCycle.objects.filter(
-            organisation=scope.organisation,
-            service=scope.service,
-            status__in=[ReviewCycle.Status.OPEN, ReviewCycle.Status.IN_REVIEW],
-            period_end__lte=today.fromordinal(today.toordinal() - after),
-        ).select_related("organisation", "service")
-        findings = []
-        for cycle in late:
-            days = (today - cycle.period_end).days
-            levels = 1 + (days - after) // step
-            body = _raise_levels(cycle.body, levels)
-            findings.append(
-                Finding(
-                    subject=f"review:{cycle.pk}",
-                    period=cycle.period,
-                    title=f"{cycle.kind_name} for {cycle.scope_label}, {cycle.period.label}, "
-                    f"not signed off {days} days after the period ended",
-                    severity=Escalation.Severity.HIGH if levels > 1 else Escalation.Severity.MEDIUM,
-                    escalate_to=body,
-                    figures={
-                        "days_since_period_end": days,
-                        "threshold_days": after,
-                        "levels_up": levels,
-                        "review_body": cycle.get_body_display(),
-                        "status": cycle.get_status_display(),
-                    },
-                    records=[EvidenceRecord("caregov.ReviewCycle", cycle.pk, str(cycle))],
-                )
-            )
-        return findings
+        late = self._late(scope.organisation, today, thresholds).filter(service=scope.service)
+        return [self._finding(cycle, today, thresholds) for cycle in late]
+
+    def evaluate_all(self, scopes, period, thresholds, at):
+        if not scopes:
+            return []
+        today = local_date(at)
+        late = self._late(scopes[0].organisation, today, thresholds)
+        return _by_scope(late, scopes, lambda cycle, scope: self._finding(cycle, today, thresholds))
 
 
 @register_trigger
@@ -95,36 +119,39 @@ class ActionOverdue(Trigger):
         ),
     )
 
+    def _overdue(self, organisation, today: date, thresholds: dict):
+        cutoff = today - timedelta(days=int(thresholds["days_overdue"]))
+        return Action.objects.filter(
+            organisation=organisation, status=Action.Status.OPEN, due_on__lte=cutoff
+        ).select_related("owner", "service", "organisation")
+
+    def _finding(self, action: Action, scope: Scope, today: date, thresholds: dict) -> Finding:
+        grace = int(thresholds["days_overdue"])
+        days = (today - action.due_on).days
+        levels = (days - grace) // int(thresholds["days_per_level"])
+        start = Body.REGISTERED_MANAGER if scope.service else Body.SENIOR_LEADERSHIP_TEAM
+        return Finding(
+            subject=f"action:{action.pk}",
+            period=period_containing(Cadence.MONTHLY, action.due_on),
+            title=f"Action overdue by {days} days at {scope.label}: {action.title}",
+            severity=Escalation.Severity.HIGH if levels else Escalation.Severity.MEDIUM,
+            escalate_to=_raise_levels(start, levels),
+            figures={"days_overdue": days, "threshold_days": grace, "owner": str(action.owner)},
+            records=[EvidenceRecord("caregov.Action", action.pk, action.title)],
+        )
+
     def evaluate(
         self, scope: Scope, period: Period, thresholds: dict, at: datetime
     ) -> list[Finding]:
         today = local_date(at)
-        grace = int(thresholds["days_overdue"])
-        step = int(thresholds["days_per_level"])
-        overdue = Action.objects.filter(
-            organisation=scope.organisation,
-            service=scope.service,
-            status=Action.Status.OPEN,
-            due_on__lte=today.fromordinal(today.toordinal() - grace),
-        ).select_related("owner")
-        start = Body.REGISTERED_MANAGER if scope.service else Body.SENIOR_LEADERSHIP_TEAM
-        findings = []
-        for action in overdue:
-            days = (today - action.due_on).days
-            levels = (days - grace) // step
-            findings.append(
-                Finding(
-                    subject=f"action:{action.pk}",
-                    period=period_containing(Cadence.MONTHLY, action.due_on),
-                    title=f"Action overdue by {days} days at {scope.label}: {action.title}",
-                    severity=Escalation.Severity.HIGH if levels else Escalation.Severity.MEDIUM,
-                    escalate_to=_raise_levels(start, levels),
-                    figures={
-                        "days_overdue": days,
-                        "threshold_days": grace,
-                        "owner": str(action.owner),
-                    },
-                    records=[EvidenceRecord("caregov.Action", action.pk, action.title)],
-                )
-            )
-        return findings
+        overdue = self._overdue(scope.organisation, today, thresholds).filter(service=scope.service)
+        return [self._finding(action, scope, today, thresholds) for action in overdue]
+
+    def evaluate_all(self, scopes, period, thresholds, at):
+        if not scopes:
+            return []
+        today = local_date(at)
+        overdue = self._overdue(scopes[0].organisation, today, thresholds)
+        return _by_scope(
+            overdue, scopes, lambda action, scope: self._finding(action, scope, today, thresholds)
+        )
