@@ -20,6 +20,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caregov.settings")
 os.environ.setdefault("DEBUG", "true")
 
 import django  # noqa: E402
+import django.conf  # noqa: E402
 
 django.setup()
 
@@ -37,6 +38,12 @@ def main() -> None:
     args = parser.parse_args()
 
     setup_test_environment()
+    # A database of its own, so the benchmark never shares one with a test run.
+    test_settings = connection.settings_dict.setdefault("TEST", {})
+    if connection.vendor == "sqlite":
+        test_settings["NAME"] = str(Path(django.conf.settings.VAR_DIR) / "bench.sqlite3")
+    else:
+        test_settings["NAME"] = "caregov_bench"
     old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
     try:
         figures = run(args.services, args.year, args.step)

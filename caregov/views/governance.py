@@ -31,7 +31,7 @@ from caregov.models import Action, Decision, Escalation, ReviewCycle
 from caregov.registry import triggers
 from caregov.security import record_permission_denied
 from caregov.services import governance as gov
-from caregov.views.lists import filtered_page
+from caregov.views.lists import csv_response, filtered_page, wants_csv
 
 
 def _services(request, capability):
@@ -97,6 +97,22 @@ def review_list(request):
         queryset=reviews.order_by("status", "due_on", "kind"),
         services=_services(request, "reviews.view"),
     )
+    if wants_csv(request):
+        return csv_response(
+            "reviews.csv",
+            [
+                ("Review", lambda c: c.kind_name),
+                ("Where", lambda c: c.scope_label),
+                ("Period", lambda c: c.period.label),
+                ("Body", lambda c: c.get_body_display()),
+                ("Sign-off due", lambda c: c.due_on),
+                ("Status", lambda c: c.display_status),
+                ("Signed off", lambda c: c.signed_off_at),
+                ("Signed off by", lambda c: c.signed_off_by),
+                ("Decision", lambda c: c.decision),
+            ],
+            filterset.qs,
+        )
     return render(request, "caregov/review_list.html", filtered_page(request, filterset))
 
 
@@ -226,6 +242,24 @@ def escalation_list(request):
         queryset=selectors.escalation_list(user=request.user).order_by("status", "raised_at"),
         services=_services(request, "escalations.view"),
     )
+    if wants_csv(request):
+        return csv_response(
+            "escalations.csv",
+            [
+                ("Escalation", lambda e: e.title),
+                ("Trigger", lambda e: e.trigger_name),
+                ("Where", lambda e: e.scope_label),
+                ("Period", lambda e: e.period.label),
+                ("Severity", lambda e: e.get_severity_display()),
+                ("Escalated to", lambda e: e.get_escalated_to_display()),
+                ("Owner", lambda e: e.owner),
+                ("Raised", lambda e: e.raised_at),
+                ("Status", lambda e: e.get_status_display()),
+                ("Resolved", lambda e: e.resolved_at),
+                ("Resolution", lambda e: e.resolution_note),
+            ],
+            filterset.qs,
+        )
     return render(request, "caregov/escalation_list.html", filtered_page(request, filterset))
 
 
@@ -395,6 +429,23 @@ def action_list(request):
         services=_services(request, "actions.view"),
         user=request.user,
     )
+    if wants_csv(request):
+        return csv_response(
+            "actions.csv",
+            [
+                ("Action", lambda a: a.title),
+                ("Where", lambda a: a.scope_label),
+                ("Owner", lambda a: a.owner),
+                ("Due", lambda a: a.due_on),
+                ("Raised from", lambda a: a.get_source_display()),
+                ("Status", lambda a: a.display_status),
+                ("Done", lambda a: a.completed_at),
+                ("Evidence", lambda a: a.completion_evidence),
+                ("Effectiveness", lambda a: a.get_effectiveness_display()),
+                ("Effectiveness note", lambda a: a.effectiveness_note),
+            ],
+            filterset.qs,
+        )
     return render(request, "caregov/action_list.html", filtered_page(request, filterset))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
-from django.http import QueryDict
+from django.http import HttpResponse, QueryDict
 
 PAGE_SIZE = 25
 
@@ -52,4 +52,48 @@ def filtered_page(request, filterset, *, page_size: int = PAGE_SIZE) -> dict:
         "total": paginator.count,
         "applied_filters": applied_filters(filterset),
         "querystring": query.urlencode(),
+        "csv_url": csv_link(request),
     }
+
+
+#: Spreadsheet programs run cells that start with these as formulas; prefix them so they do not.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    if value is None:
+        return ""
+    if hasattr(value, "tzinfo") and hasattr(value, "hour"):
+        value = date_format(timezone.localtime(value), "j M Y H:i")
+    elif hasattr(value, "isoformat") and not isinstance(value, str):
+        value = date_format(value, "j M Y")
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def wants_csv(request) -> bool:
+    return request.GET.get("format") == "csv"
+
+
+def csv_response(filename: str, columns: list[tuple[str, object]], rows) -> HttpResponse:
+    """A CSV of `rows`; each column is a heading and a function of the row."""
+    import csv
+
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
+    writer = csv.writer(response)
+    writer.writerow([heading for heading, _ in columns])
+    for row in rows:
+        writer.writerow([_cell(get(row)) for _, get in columns])
+    return response
+
+
+def csv_link(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    query["format"] = "csv"
+    return "?" + query.urlencode()

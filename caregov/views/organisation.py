@@ -19,7 +19,7 @@ from caregov.forms import (
 )
 from caregov.history import history_entries
 from caregov.models import Membership, Service
-from caregov.views.lists import filtered_page
+from caregov.views.lists import csv_response, filtered_page, wants_csv
 
 
 @requires("work.view")
@@ -351,6 +351,20 @@ def security_event_list(request):
     filterset = SecurityEventFilter(
         request.GET or None, queryset=selectors.security_event_list(user=request.user)
     )
+    if wants_csv(request):
+        return csv_response(
+            "security-log.csv",
+            [
+                ("When", lambda e: e.created_at),
+                ("What happened", lambda e: e.get_kind_display()),
+                ("Person", lambda e: e.user),
+                ("Email given", lambda e: e.email),
+                ("Address", lambda e: e.ip_address),
+                ("Page", lambda e: e.path),
+                ("Detail", lambda e: e.detail),
+            ],
+            filterset.qs,
+        )
     return render(
         request, "caregov/security_event_list.html", filtered_page(request, filterset, page_size=50)
     )

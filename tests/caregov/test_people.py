@@ -140,3 +140,13 @@ def test_the_security_log_shows_only_this_organisations_events(client, world, ad
     page = client.get(reverse("security_event_list")).content.decode()
     assert "x@oakfield.example" in page
     assert "y@elsewhere.example" not in page
+
+
+def test_the_security_log_downloads_as_csv_without_running_formulas(client, world, admin):
+    SecurityEvent.objects.create(kind="login_failed", organisation=world.org, email="=cmd|calc@x.org")
+    client.force_login(admin)
+    response = client.get(reverse("security_event_list"), {"format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    body = response.content.decode("utf-8-sig")
+    assert body.splitlines()[0] == "When,What happened,Person,Email given,Address,Page,Detail"
+    assert "'=cmd|calc@x.org" in body
