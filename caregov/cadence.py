@@ -129,3 +129,11 @@ def parse_month(text: str) -> Period:
     """'2026-10' to October 2026."""
     year, _, month = text.partition("-")
     return period_containing(Cadence.MONTHLY, date(int(year), int(month), 1))
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO moment; without an offset it is UK time. In the hour repeated when the clocks go
+    back the first occurrence is taken; a time in the hour skipped when they go forward is read
+    as if the clocks had not changed."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=LONDON)

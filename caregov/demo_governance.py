@@ -53,8 +53,10 @@ def _at(day: date, hour: int = 10) -> datetime:
 
 
 class _Replay:
-    def __init__(self, organisation, *, rng: random.Random, today: date):
+    def __init__(self, organisation, *, rng: random.Random, today: date, story_service=None):
         self.organisation = organisation
+        # The service the demo logins work at always has something overdue to show.
+        self.story_service = story_service
         self.rng = rng
         self.today = today
         self.queue: list = []
@@ -78,6 +80,13 @@ class _Replay:
         for cycle in fresh:
             self.planned.add(cycle.pk)
             recent = (self.today - cycle.period_end).days < 45
+            if (
+                self.story_service is not None
+                and cycle.service_id == self.story_service.pk
+                and cycle.kind == "assurance.trend_review"
+                and 15 <= (self.today - cycle.period_end).days <= 45
+            ):
+                continue  # last month's trend review at the story service: still not signed off
             roll = self.rng.random()
             if recent and roll < 0.35:
                 continue  # still to be done: the manager will find it on "My work"
@@ -285,8 +294,32 @@ def _draft_meeting(organisation, *, today: date) -> None:
     )
 
 
-def build_governance_history(organisation, *, start: date, today: date, rng: random.Random) -> None:
-    replay = _Replay(organisation, rng=rng, today=today)
+def _story_action(organisation, service, *, today: date) -> None:
+    """An action at the story service, raised a month ago, now ten days overdue."""
+    review = (
+        ReviewCycle.objects.filter(service=service, status=ReviewCycle.Status.SIGNED_OFF)
+        .order_by("-period_end")
+        .first()
+    )
+    owner = service.registered_manager
+    if review is None or owner is None:
+        return
+    raised = today - timedelta(days=30)
+    gov.action_raise(
+        actor=owner,
+        owner=owner,
+        review_cycle=review,
+        due_on=today - timedelta(days=10),
+        title="Audit ten night-shift daily notes for outcome evidence",
+        detail="The trend review found outcomes missing from night-shift notes.",
+        created_at=_at(raised, 16),
+    )
+
+
+def build_governance_history(
+    organisation, *, start: date, today: date, rng: random.Random, story_service=None
+) -> None:
+    replay = _Replay(organisation, rng=rng, today=today, story_service=story_service)
     day = start
     while day < today:
         at = _at(day, 6)
@@ -300,4 +333,6 @@ def build_governance_history(organisation, *, start: date, today: date, rng: ran
     replay.due(today - timedelta(days=1))
     _meetings(organisation, rng=rng, start=start, today=today)
     _draft_meeting(organisation, today=today)
+    if story_service is not None:
+        _story_action(organisation, story_service, today=today)
     evaluate_triggers(at=_at(today, 6))

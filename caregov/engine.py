@@ -7,11 +7,15 @@ done".
 
 from __future__ import annotations
 
+import fcntl
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from caregov.cadence import LONDON, Period, local_date, period_at
@@ -28,6 +32,8 @@ from caregov.models import (
 from caregov.registry import BODY_ROLES, Finding, Scope, ScopeKind, Trigger, review_kinds, triggers
 
 log = logging.getLogger("caregov.engine")
+#: A fixed key for the PostgreSQL advisory lock that lets one scheduler run at a time.
+SCHEDULER_LOCK_KEY = 7_351_002
 
 
 @dataclass
@@ -229,27 +235,30 @@ def evaluate_triggers(*, at: datetime, summary: RunSummary | None = None) -> Run
                 "registered_manager"
             )
         )
-        settings = {s.trigger: s for s in TriggerSetting.objects.filter(organisation=organisation)}
+        overrides = {s.trigger: s for s in TriggerSetting.objects.filter(organisation=organisation)}
         for trigger in triggers.all():
-            thresholds, enabled = _thresholds(trigger, settings.get(trigger.code))
+            thresholds, enabled = _thresholds(trigger, overrides.get(trigger.code))
             if not enabled:
                 continue
             period = period_at(trigger.cadence, at)
+            scopes = _scopes(organisation, services, trigger.scope)
             # Every escalation of this trigger that may still change, fetched once per run.
-            unresolved = {
+            known = {
                 _key(e.service_id, e.cadence, e.period_start, e.subject): e
                 for e in Escalation.objects.filter(
                     organisation=organisation, trigger=trigger.code
                 ).exclude(status=Escalation.Status.RESOLVED)
             }
-            known = dict(unresolved)
+            # Only the scopes evaluated now may be cleared: a closed service's escalations stay
+            # as they are, not "resolved" because nobody looked.
+            evaluated = {scope.service.pk if scope.service else None for scope in scopes}
+            clearable = {key: e for key, e in known.items() if e.service_id in evaluated}
             seen: set[tuple] = set()
-            scopes = _scopes(organisation, services, trigger.scope)
             for scope, findings in trigger.evaluate_all(scopes, period, thresholds, at):
                 for finding in findings:
                     seen.add(_upsert(trigger, scope, period, finding, at, summary, known))
             if trigger.auto_resolve:
-                for key, escalation in unresolved.items():
+                for key, escalation in clearable.items():
                     if key not in seen:
                         _clear(escalation, at, summary)
     return summary
@@ -266,10 +275,36 @@ def _clear(escalation: Escalation, at: datetime, summary: RunSummary) -> None:
     summary.escalations_resolved.append(escalation.pk)
 
 
+@contextmanager
+def scheduler_lock():
+    """Let one scheduler run at a time: a PostgreSQL advisory lock, or a file lock elsewhere.
+
+    Uniqueness constraints already stop a second run from opening a period twice; the lock also
+    stops two runs from moving the same escalation up the chain twice.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [SCHEDULER_LOCK_KEY])
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [SCHEDULER_LOCK_KEY])
+        return
+    lock_path = Path(settings.VAR_DIR) / "scheduler.lock"
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_scheduler(*, at: datetime) -> RunSummary:
     """Open due cycles, evaluate triggers, escalate what is overdue. Idempotent for a moment."""
     summary = RunSummary(at)
-    open_due_cycles(at=at, summary=summary)
-    evaluate_triggers(at=at, summary=summary)
+    with scheduler_lock():
+        open_due_cycles(at=at, summary=summary)
+        evaluate_triggers(at=at, summary=summary)
     log.info("%s", summary)
     return summary

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from celery import shared_task
 from django.utils import timezone
 
+from caregov.cadence import parse_moment
 from caregov.engine import run_scheduler
 
 
 @shared_task(acks_late=True, name="caregov.run_governance_scheduler")
 def run_governance_scheduler(at: str | None = None) -> str:
     """Open due review cycles, evaluate triggers and escalate what is overdue."""
-    moment = datetime.fromisoformat(at) if at else timezone.now()
+    moment = parse_moment(at) if at else timezone.now()
     return str(run_scheduler(at=moment))

@@ -143,7 +143,9 @@ def test_the_security_log_shows_only_this_organisations_events(client, world, ad
 
 
 def test_the_security_log_downloads_as_csv_without_running_formulas(client, world, admin):
-    SecurityEvent.objects.create(kind="login_failed", organisation=world.org, email="=cmd|calc@x.org")
+    SecurityEvent.objects.create(
+        kind="login_failed", organisation=world.org, email="=cmd|calc@x.org"
+    )
     client.force_login(admin)
     response = client.get(reverse("security_event_list"), {"format": "csv"})
     assert response["Content-Type"].startswith("text/csv")

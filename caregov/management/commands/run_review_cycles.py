@@ -5,20 +5,15 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from caregov.cadence import LONDON
+from caregov import cadence
 from caregov.engine import run_scheduler
 
 
 def parse_moment(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text)
+        return cadence.parse_moment(text)
     except ValueError as error:
         raise CommandError(f"--at must look like 2026-10-25T02:30, not {text!r}") from error
-    if moment.tzinfo is None:
-        # An ambiguous local time (the hour repeated when the clocks go back) takes its first
-        # occurrence; a missing one (when they go forward) is read as if the clocks had not changed.
-        moment = moment.replace(tzinfo=LONDON)
-    return moment
 
 
 class Command(BaseCommand):

@@ -292,7 +292,11 @@ def build_demo(*, services: int, months: int, seed: int) -> Organisation:
         save_with_reason(service, actor=admin, reason="caregov.service.updated")
         _walk_phases(service, rng=rng, start=start, now=now, index=index, actor=admin)
     build_governance_history(
-        organisation, start=timezone.localdate(start), today=timezone.localdate(now), rng=rng
+        organisation,
+        start=timezone.localdate(start),
+        today=timezone.localdate(now),
+        rng=rng,
+        story_service=created[0],
     )
     return organisation
 
