@@ -13,6 +13,7 @@ import random
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from caregov.cadence import LONDON
 from caregov.engine import evaluate_triggers, open_due_cycles, owner_for
@@ -335,4 +336,4 @@ def build_governance_history(
     _draft_meeting(organisation, today=today)
     if story_service is not None:
         _story_action(organisation, story_service, today=today)
-    evaluate_triggers(at=_at(today, 6))
+    evaluate_triggers(at=timezone.now())

@@ -201,13 +201,9 @@ def _upsert(
     if existing.status == Escalation.Status.RESOLVED:
         return key
     raised_further = existing.escalated_to != body
-    unchanged = (
-        not raised_further
-        and existing.severity == finding.severity
-        and existing.evidence == finding.evidence()
-        and existing.title == finding.title[:250]
-    )
-    if unchanged:
+    # Figures such as "days overdue" grow every day; the escalation records them when it is
+    # raised and each time it moves up or changes severity, not on every run.
+    if not raised_further and existing.severity == finding.severity:
         return key
     existing.title = finding.title[:250]
     existing.severity = finding.severity
@@ -221,7 +217,7 @@ def _upsert(
     reason = (
         "caregov.escalation.raised_further"
         if raised_further
-        else "caregov.escalation.evidence_updated"
+        else "caregov.escalation.severity_changed"
     )
     save_with_reason(existing, actor=None, reason=reason)
     return key

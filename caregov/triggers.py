@@ -75,8 +75,8 @@ class ReviewOverdue(Trigger):
         return Finding(
             subject=f"review:{cycle.pk}",
             period=cycle.period,
-            title=f"{cycle.kind_name} for {cycle.scope_label}, {cycle.period.label}, "
-            f"not signed off {days} days after the period ended",
+            title=f"{cycle.kind_name} for {cycle.scope_label}, {cycle.period.label}: "
+            f"not signed off {after} days after the period ended",
             severity=Escalation.Severity.HIGH if levels > 1 else Escalation.Severity.MEDIUM,
             escalate_to=_raise_levels(cycle.body, levels),
             figures={
@@ -133,7 +133,7 @@ class ActionOverdue(Trigger):
         return Finding(
             subject=f"action:{action.pk}",
             period=period_containing(Cadence.MONTHLY, action.due_on),
-            title=f"Action overdue by {days} days at {scope.label}: {action.title}",
+            title=f"Action overdue at {scope.label}: {action.title}",
             severity=Escalation.Severity.HIGH if levels else Escalation.Severity.MEDIUM,
             escalate_to=_raise_levels(start, levels),
             figures={"days_overdue": days, "threshold_days": grace, "owner": str(action.owner)},

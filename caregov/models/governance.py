@@ -205,7 +205,7 @@ class Escalation(Scoped):
 
     @property
     def age_days(self) -> int:
-        return (timezone.now() - self.raised_at).days
+        return max(0, (timezone.now() - self.raised_at).days)
 
 
 class Meeting(Scoped):
