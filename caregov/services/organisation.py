@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sessions.models import Session
@@ -95,7 +97,12 @@ def _check_membership_scope(role: str, service: Service | None) -> None:
 
 @transaction.atomic
 def membership_give(
-    *, actor: User | None, user: User, role: str, service: Service | None
+    *,
+    actor: User | None,
+    user: User,
+    role: str,
+    service: Service | None,
+    created_at: datetime | None = None,
 ) -> Membership:
     if service is not None and service.organisation_id != user.organisation_id:
         raise ValidationError({"service": "Choose a service of this person's organisation."})
@@ -109,6 +116,9 @@ def membership_give(
     membership = Membership(
         user=user, organisation_id=user.organisation_id, role=role, service=service
     )
+    if created_at is not None:
+        membership.created_at = created_at
+        membership._history_date = created_at
     return save_with_reason(membership, actor=actor, reason="caregov.membership.given")
 
 

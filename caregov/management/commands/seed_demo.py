@@ -259,13 +259,20 @@ def build_demo(*, services: int, months: int, seed: int) -> Organisation:
     admin = logins[f"admin@{DOMAIN}"]
     for login in DEMO_LOGINS:
         service = None if login.service_index is None else created[login.service_index]
-        membership_give(actor=admin, user=logins[login.email], role=login.role, service=service)
+        membership_give(
+            actor=admin,
+            user=logins[login.email],
+            role=login.role,
+            service=service,
+            created_at=start,
+        )
     # The commissioner commissions the first two services, and nothing else.
     membership_give(
         actor=admin,
         user=logins["commissioner@council.example"],
         role=Role.COMMISSIONER,
         service=created[1],
+        created_at=start,
     )
 
     for index, service in enumerate(created):
@@ -286,7 +293,9 @@ def build_demo(*, services: int, months: int, seed: int) -> Organisation:
                 member = person(
                     f"{role.value.replace('_', '')}.{service.code.lower()}@{DOMAIN}", title
                 )
-                membership_give(actor=admin, user=member, role=role, service=service)
+                membership_give(
+                    actor=admin, user=member, role=role, service=service, created_at=start
+                )
         service.registered_manager = manager
         service._history_date = start + timedelta(days=1)
         save_with_reason(service, actor=admin, reason="caregov.service.updated")
