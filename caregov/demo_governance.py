@@ -205,6 +205,10 @@ class _Replay:
         escalation = Escalation.objects.get(pk=escalation_pk)
         if escalation.status == Escalation.Status.RESOLVED:
             return
+        # Whoever answers for the body it is with now resolves it.
+        actor = owner_for(escalation.organisation, escalation.service, escalation.escalated_to)
+        if actor is None:
+            return
         gov.escalation_resolve(
             actor=actor,
             escalation=escalation,

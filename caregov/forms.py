@@ -22,8 +22,20 @@ class PlainMessagesMixin:
                 field, forms.ChoiceField | forms.ModelChoiceField | forms.BooleanField
             )
             verb = "Choose" if choose else "Enter"
-            if not getattr(field, "keep_required_message", False):
-                field.error_messages["required"] = f"{verb} {label}."
+            # Only Django's generic message is replaced; a field's own message is kept.
+            if (
+                field.error_messages.get("required")
+                == forms.Field.default_error_messages["required"]
+            ):
+                field.error_messages["required"] = f"{verb} the {label}."
+            if isinstance(field, forms.IntegerField | forms.FloatField):
+                low = getattr(field, "min_value", None)
+                high = getattr(field, "max_value", None)
+                if low is not None and high is not None:
+                    between = f"Enter a number between {low} and {high}."
+                    field.error_messages.update(
+                        {"min_value": between, "max_value": between, "invalid": between}
+                    )
             if isinstance(field, forms.DateField):
                 field.error_messages["invalid"] = f"Enter {label} as a real date, like 14 12 2026."
             if isinstance(field, forms.EmailField):

@@ -48,7 +48,6 @@ class ActionForm(PlainMessagesMixin, forms.Form):
     due_on = forms.DateField(
         label="Due date",
         widget=DATE_WIDGET,
-        help_text="For example, 14 12 2026.",
         error_messages={"invalid": "Enter the due date as a real date, like 14 12 2026."},
     )
 
@@ -69,6 +68,7 @@ class ResolveForm(PlainMessagesMixin, forms.Form):
     note = forms.CharField(
         label="How was it resolved?",
         widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Say how it was resolved."},
         help_text="Say what was done and where the evidence is, so a reviewer can check.",
     )
 
@@ -94,9 +94,9 @@ class EffectForm(PlainMessagesMixin, forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Choose whether it improved things or not."},
     )
-    result.keep_required_message = True
     note = forms.CharField(
         label="What did you look at to decide?",
+        error_messages={"required": "Say what you looked at to decide."},
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 

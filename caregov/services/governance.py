@@ -15,7 +15,7 @@ from django.utils import timezone
 from caregov import access
 from caregov.history import save_with_reason
 from caregov.models import Action, Decision, Escalation, Meeting, ReviewCycle, TriggerSetting, User
-from caregov.registry import BODY_ROLES, triggers
+from caregov.registry import BODY_ROLES, ESCALATION_CHAIN, triggers
 
 
 class Frozen(ValidationError):
@@ -36,6 +36,44 @@ def _acts_for_body(user: User, body: str, record) -> bool:
 
 def can_conduct_review(user: User, cycle: ReviewCycle) -> bool:
     return _acts_for_body(user, cycle.body, cycle)
+
+
+def bodies_at_or_above(body: str) -> list[str]:
+    if body in ESCALATION_CHAIN:
+        return ESCALATION_CHAIN[ESCALATION_CHAIN.index(body) :]
+    return [body, *ESCALATION_CHAIN[2:]]
+
+
+def can_decide_escalation(user: User, escalation: Escalation) -> bool:
+    """Resolving or reassigning is for the body it was escalated to, or a body above it."""
+    return any(
+        _acts_for_body(user, body, escalation)
+        for body in bodies_at_or_above(escalation.escalated_to)
+    )
+
+
+def _require_escalation_body(actor: User, escalation: Escalation) -> None:
+    if not can_decide_escalation(actor, escalation):
+        raise PermissionDenied(
+            f"This escalation is with the {escalation.get_escalated_to_display().lower()}: "
+            "only they, or a body above them, can resolve or reassign it."
+        )
+
+
+def _resolve_escalations_about(*, trigger: str, subject: str, actor, at, note: str) -> None:
+    """Close the escalations a trigger raised about a record once the record is put right,
+    at once rather than at the scheduler's next run."""
+    for escalation in (
+        Escalation.objects.select_for_update()
+        .filter(trigger=trigger, subject=subject)
+        .exclude(status=Escalation.Status.RESOLVED)
+    ):
+        escalation.status = Escalation.Status.RESOLVED
+        escalation.resolved_at = at
+        escalation.resolved_by = actor
+        escalation.resolution_note = note
+        escalation._history_date = at
+        save_with_reason(escalation, actor=actor, reason="caregov.escalation.cleared")
 
 
 # Review cycles -----------------------------------------------------------------------------
@@ -103,7 +141,15 @@ def review_sign_off(
     cycle.signed_off_at = at
     cycle.signed_off_by = actor
     cycle._history_date = at
-    return save_with_reason(cycle, actor=actor, reason="caregov.review.signed_off")
+    save_with_reason(cycle, actor=actor, reason="caregov.review.signed_off")
+    _resolve_escalations_about(
+        trigger="caregov.review_overdue",
+        subject=f"review:{cycle.pk}",
+        actor=actor,
+        at=at,
+        note=f"Resolved: the review was signed off on {timezone.localtime(at):%-d %b %Y} by {actor}.",
+    )
+    return cycle
 
 
 # Escalations --------------------------------------------------------------------------------
@@ -132,6 +178,7 @@ def escalation_acknowledge(*, actor: User, escalation: Escalation) -> Escalation
 @transaction.atomic
 def escalation_assign(*, actor: User, escalation: Escalation, owner: User) -> Escalation:
     escalation = _lock_escalation(escalation)
+    _require_escalation_body(actor, escalation)
     if owner.organisation_id != escalation.organisation_id or not owner.is_active:
         raise ValidationError({"owner": "Choose an active person from this organisation."})
     escalation.owner = owner
@@ -143,6 +190,8 @@ def escalation_resolve(
     *, actor: User | None, escalation: Escalation, note: str, at=None
 ) -> Escalation:
     escalation = _lock_escalation(escalation)
+    if actor is not None:
+        _require_escalation_body(actor, escalation)
     if not note.strip():
         raise ValidationError({"note": "Say how it was resolved, so the next reader can check."})
     escalation.status = Escalation.Status.RESOLVED
@@ -255,7 +304,15 @@ def action_complete(
         timezone.localdate(at)
     )
     action._history_date = at
-    return save_with_reason(action, actor=actor, reason="caregov.action.completed")
+    save_with_reason(action, actor=actor, reason="caregov.action.completed")
+    _resolve_escalations_about(
+        trigger="caregov.action_overdue",
+        subject=f"action:{action.pk}",
+        actor=actor,
+        at=at,
+        note=f"Resolved: the action was done on {timezone.localtime(at):%-d %b %Y} by {actor}.",
+    )
+    return action
 
 
 @transaction.atomic

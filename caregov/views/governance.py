@@ -299,6 +299,7 @@ def escalation_detail(request, pk: int):
             "records": _evidence_records(escalation),
             "actions": escalation.actions.select_related("owner"),
             "can_manage": can_manage,
+            "can_decide": can_manage and gov.can_decide_escalation(request.user, escalation),
             "breadcrumbs": [("Escalations", "escalation_list", None)],
         },
     )
@@ -330,6 +331,23 @@ def escalation_acknowledge(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def escalation_assign(request, pk: int):
     escalation = _escalation(request, pk, "escalations.manage")
+    if not gov.can_decide_escalation(request.user, escalation):
+        if request.method == "POST":
+            record_permission_denied(request, "escalations.manage at the escalated body")
+            raise PermissionDenied(
+                "Only the body this escalation is with, or one above it, can do this."
+            )
+        return render(
+            request,
+            "caregov/not_yours.html",
+            {
+                "heading": "This escalation is with someone else",
+                "explanation": f"It is with the {escalation.get_escalated_to_display().lower()}. "
+                "Only they, or a body above them, can resolve or reassign it. You can acknowledge it "
+                "and raise an action.",
+                "back_url": escalation.get_absolute_url(),
+            },
+        )
     form = AssignForm(
         request.POST or None,
         people=selectors.people_for_assignment(organisation=escalation.organisation),
@@ -362,6 +380,23 @@ def escalation_assign(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def escalation_resolve(request, pk: int):
     escalation = _escalation(request, pk, "escalations.manage")
+    if not gov.can_decide_escalation(request.user, escalation):
+        if request.method == "POST":
+            record_permission_denied(request, "escalations.manage at the escalated body")
+            raise PermissionDenied(
+                "Only the body this escalation is with, or one above it, can do this."
+            )
+        return render(
+            request,
+            "caregov/not_yours.html",
+            {
+                "heading": "This escalation is with someone else",
+                "explanation": f"It is with the {escalation.get_escalated_to_display().lower()}. "
+                "Only they, or a body above them, can resolve or reassign it. You can acknowledge it "
+                "and raise an action.",
+                "back_url": escalation.get_absolute_url(),
+            },
+        )
     form = ResolveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -438,7 +438,7 @@ def test_a_further_14_days_late_goes_to_the_senior_leadership_team_on_the_same_e
     assert Escalation.objects.filter(subject=f"review:{cycle.pk}").count() == 1
 
 
-def test_signing_off_the_review_resolves_its_escalation_on_the_next_run(world):
+def test_signing_off_the_review_resolves_its_escalation_at_once_and_the_next_run_keeps_it(world):
     cycle = june_trend_review(world)
     run_scheduler(at=london(2026, 7, 14, 8, 0))
     review_sign_off(
@@ -449,13 +449,14 @@ def test_signing_off_the_review_resolves_its_escalation_on_the_next_run(world):
         at=london(2026, 7, 15, 10, 0),
     )
 
-    summary = run_scheduler(at=london(2026, 7, 15, 10, 15))
-
     escalation = overdue(cycle)
-    assert escalation.pk in summary.escalations_resolved
     assert escalation.status == Escalation.Status.RESOLVED
-    assert escalation.resolved_at == london(2026, 7, 15, 10, 15)
+    assert escalation.resolved_at == london(2026, 7, 15, 10, 0)
+    assert escalation.resolved_by == world.user(Role.REGISTERED_MANAGER)
     assert escalation.history.first().history_change_reason == "caregov.escalation.cleared"
+
+    summary = run_scheduler(at=london(2026, 7, 15, 10, 15))
+    assert escalation.pk not in summary.escalations_resolved
     run_scheduler(at=london(2026, 8, 30, 10, 0))
     assert overdue(cycle).status == Escalation.Status.RESOLVED
     assert Escalation.objects.filter(subject=f"review:{cycle.pk}").count() == 1

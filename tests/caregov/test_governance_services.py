@@ -331,3 +331,19 @@ def test_acknowledging_an_owned_escalation_keeps_its_owner(world):
     other = world.user(Role.DATA_QUALITY_LEAD)
     escalation = escalation_acknowledge(actor=other, escalation=an_escalation(world, owner=owner))
     assert (escalation.owner, escalation.acknowledged_by) == (owner, other)
+
+
+def test_signing_off_a_late_review_resolves_its_escalation_at_once(world):
+    from caregov.models import Escalation
+    from caregov.services.governance import review_sign_off
+
+    review = world.record("review", world.service_a)
+    escalation = world.record("escalation", world.service_a)
+    manager = world.user(Role.REGISTERED_MANAGER)
+    review_sign_off(
+        actor=manager, cycle=review, decision="Reliable.", minutes="Checked ten records."
+    )
+    escalation.refresh_from_db()
+    assert escalation.status == Escalation.Status.RESOLVED
+    assert escalation.resolved_by == manager
+    assert "signed off" in escalation.resolution_note
