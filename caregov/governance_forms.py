@@ -7,6 +7,14 @@ from django import forms
 from caregov.forms import PlainMessagesMixin
 from caregov.models import Action, Body, Escalation, ReviewCycle
 
+
+class PersonChoiceField(forms.ModelChoiceField):
+    """People listed with their job title, so the right owner is easy to find."""
+
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.full_name} ({obj.job_title})" if obj.job_title else obj.full_name
+
+
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -44,7 +52,7 @@ class ActionForm(PlainMessagesMixin, forms.Form):
     detail = forms.CharField(
         label="More detail", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    owner = forms.ModelChoiceField(queryset=None, label="Owner", empty_label="Choose a person")
+    owner = PersonChoiceField(queryset=None, label="Owner", empty_label="Choose a person")
     due_on = forms.DateField(
         label="Due date",
         widget=DATE_WIDGET,
@@ -57,7 +65,7 @@ class ActionForm(PlainMessagesMixin, forms.Form):
 
 
 class AssignForm(PlainMessagesMixin, forms.Form):
-    owner = forms.ModelChoiceField(queryset=None, label="Owner", empty_label="Choose a person")
+    owner = PersonChoiceField(queryset=None, label="Owner", empty_label="Choose a person")
 
     def __init__(self, *args, people, **kwargs):
         super().__init__(*args, **kwargs)
@@ -172,4 +180,8 @@ class TriggerSettingForm(PlainMessagesMixin, forms.Form):
                 max_value=threshold.maximum,
                 help_text=f"Default {threshold.default}.",
                 widget=forms.NumberInput(attrs={"size": 6}),
+                error_messages=dict.fromkeys(
+                    ("required", "invalid", "min_value", "max_value"),
+                    f"Enter a number between {threshold.minimum} and {threshold.maximum}.",
+                ),
             )

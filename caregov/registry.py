@@ -190,8 +190,15 @@ class Trigger(ABC):
     auto_resolve: bool = False
     default_body: str = Body.REGISTERED_MANAGER
 
+    #: The rule with this organisation's numbers filled in, e.g. "... {days_overdue} days ...".
+    rule: str = ""
+
     def defaults(self) -> dict:
         return {t.name: t.default for t in self.thresholds}
+
+    def describe(self, thresholds: dict) -> str:
+        """The rule in plain words with the thresholds in force, or the seed's words."""
+        return self.rule.format(**thresholds) if self.rule else self.description
 
     def evaluate_all(
         self, scopes: list[Scope], period: Period, thresholds: dict, at: datetime

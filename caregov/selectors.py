@@ -139,5 +139,12 @@ def reviews_due_for(*, user: User):
     )
 
 
-def people_for_assignment(*, organisation):
-    return User.objects.filter(organisation=organisation, is_active=True).order_by("full_name")
+def people_for_assignment(*, organisation, service=None):
+    """Active people of the organisation; those with a role at `service` first."""
+    from django.db.models import Exists, OuterRef
+
+    people = User.objects.filter(organisation=organisation, is_active=True)
+    if service is None:
+        return people.order_by("full_name")
+    here = Membership.objects.filter(user=OuterRef("pk"), service=service)
+    return people.annotate(here=Exists(here)).order_by("-here", "full_name")

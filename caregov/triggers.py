@@ -50,6 +50,10 @@ class ReviewOverdue(Trigger):
         "A review cycle not signed off N days after its period ends escalates to the body above: "
         "registered manager, then quality lead, then senior leadership team."
     )
+    rule = (
+        "A review not signed off {days_after_period} days after its period ends is escalated to "
+        "the body above, and a further step up every {days_per_level} days after that."
+    )
     scope = ScopeKind.EVERY
     cadence = Cadence.WEEKLY
     auto_resolve = True
@@ -109,6 +113,10 @@ class ActionOverdue(Trigger):
     code = "caregov.action_overdue"
     name = "Action overdue"
     description = "Overdue actions escalate: an action not done N days after its due date."
+    rule = (
+        "An action not done {days_overdue} day(s) after its due date is escalated, and a further "
+        "step up every {days_per_level} days after that."
+    )
     scope = ScopeKind.EVERY
     cadence = Cadence.WEEKLY
     auto_resolve = True

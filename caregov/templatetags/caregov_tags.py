@@ -42,6 +42,24 @@ def page_url(context, page_number: int) -> str:
     return f"?{query}&page={page_number}" if query else f"?page={page_number}"
 
 
+FIGURE_LABELS = {
+    "days_since_period_end": "Days since the period ended",
+    "threshold_days": "Days allowed before escalating",
+    "levels_up": "Levels escalated above the reviewing body",
+    "review_body": "Reviewed by",
+    "status": "Review status when raised",
+    "days_overdue": "Days overdue",
+    "owner": "Owner",
+}
+
+
 @register.filter
 def figure_label(key: str) -> str:
-    return str(key).replace("_", " ").capitalize()
+    return FIGURE_LABELS.get(str(key), str(key).replace("_", " ").capitalize())
+
+
+@register.filter
+def days_ago(days: int) -> str:
+    if days <= 0:
+        return "today"
+    return "yesterday" if days == 1 else f"{days} days ago"

@@ -27,7 +27,7 @@ from caregov.governance_forms import (
     TriggerSettingForm,
 )
 from caregov.history import history_entries
-from caregov.models import Action, Decision, Escalation, ReviewCycle
+from caregov.models import Action, Body, Decision, Escalation, ReviewCycle
 from caregov.registry import triggers
 from caregov.security import record_permission_denied
 from caregov.services import governance as gov
@@ -52,7 +52,7 @@ def _confirm(request, *, title, explanation, button, cancel_url, destructive=Fal
     )
 
 
-def _history_page(request, obj, title, breadcrumbs):
+def _history_page(request, obj, title, breadcrumbs, related=None):
     return render(
         request,
         "caregov/history.html",
@@ -61,12 +61,13 @@ def _history_page(request, obj, title, breadcrumbs):
             "title": title,
             "entries": history_entries(obj),
             "breadcrumbs": breadcrumbs,
+            "related": related or [],
         },
     )
 
 
-def _raise_action(request, *, source_kwargs, organisation, back_url, heading):
-    people = selectors.people_for_assignment(organisation=organisation)
+def _raise_action(request, *, source_kwargs, organisation, back_url, heading, service=None):
+    people = selectors.people_for_assignment(organisation=organisation, service=service)
     form = ActionForm(request.POST or None, people=people)
     if request.method == "POST" and form.is_valid():
         try:
@@ -92,9 +93,13 @@ def _raise_action(request, *, source_kwargs, organisation, back_url, heading):
 def review_list(request):
     reviews = selectors.review_list(user=request.user)
     params = request.GET or QueryDict("status=due")
+    # Work still to do: soonest due first. Finished work: newest first.
+    ordering = (
+        ("-period_end", "kind") if params.get("status") == "signed_off" else ("due_on", "kind")
+    )
     filterset = ReviewFilter(
         params,
-        queryset=reviews.order_by("status", "due_on", "kind"),
+        queryset=reviews.order_by(*ordering),
         services=_services(request, "reviews.view"),
     )
     if wants_csv(request):
@@ -209,6 +214,7 @@ def review_action_raise(request, pk: int):
         request,
         source_kwargs={"review_cycle": cycle},
         organisation=cycle.organisation,
+        service=cycle.service,
         back_url=cycle.get_absolute_url(),
         heading=f"Raise an action from the {cycle}",
     )
@@ -295,6 +301,11 @@ def escalation_detail(request, pk: int):
         {
             "escalation": escalation,
             "trigger": escalation.trigger_definition,
+            "rule": escalation.trigger_definition.describe(
+                thresholds_for(escalation.organisation, escalation.trigger_definition)[0]
+            )
+            if escalation.trigger_definition
+            else "",
             "figures": escalation.evidence.get("figures", {}),
             "records": _evidence_records(escalation),
             "actions": escalation.actions.select_related("owner"),
@@ -350,7 +361,9 @@ def escalation_assign(request, pk: int):
         )
     form = AssignForm(
         request.POST or None,
-        people=selectors.people_for_assignment(organisation=escalation.organisation),
+        people=selectors.people_for_assignment(
+            organisation=escalation.organisation, service=escalation.service
+        ),
         initial={"owner": escalation.owner_id},
     )
     if request.method == "POST" and form.is_valid():
@@ -429,6 +442,7 @@ def escalation_action_raise(request, pk: int):
         request,
         source_kwargs={"escalation": escalation},
         organisation=escalation.organisation,
+        service=escalation.service,
         back_url=escalation.get_absolute_url(),
         heading="Raise an action from this escalation",
     )
@@ -440,7 +454,7 @@ def escalation_history(request, pk: int):
     return _history_page(
         request,
         escalation,
-        "History of this escalation",
+        f"History of the escalation: {escalation.title}",
         [
             ("Escalations", "escalation_list", None),
             ("Escalation", "escalation_detail", escalation.pk),
@@ -697,17 +711,22 @@ def meeting_edit(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def decision_add(request, pk: int):
     meeting = _meeting(request, pk, "decisions.record")
+    # Offer what this meeting is likely to decide about: its own scope, most recent first.
     reviews = (
         selectors.review_list(user=request.user)
-        .filter(organisation=meeting.organisation)
-        .order_by("-period_end")[:40]
+        .filter(organisation=meeting.organisation, service=meeting.service)
+        .order_by("-period_end")[:10]
     )
     escalations = (
         selectors.escalation_list(user=request.user)
         .filter(organisation=meeting.organisation)
         .exclude(status=Escalation.Status.RESOLVED)
-        .order_by("-raised_at")[:40]
     )
+    if meeting.service_id:
+        escalations = escalations.filter(service=meeting.service)
+    else:
+        escalations = escalations.filter(escalated_to__in=gov.bodies_at_or_above(Body.QUALITY_LEAD))
+    escalations = escalations.order_by("-raised_at")[:12]
     form = DecisionForm(
         request.POST or None,
         reviews=ReviewCycle.objects.filter(pk__in=[r.pk for r in reviews]).order_by("-period_end"),
@@ -783,11 +802,21 @@ def decision_action_raise(request, pk: int):
 @requires("decisions.view")
 def meeting_history(request, pk: int):
     meeting = _meeting(request, pk)
+    decision_records = Decision.history.filter(meeting_id=meeting.pk).select_related("history_user")
     return _history_page(
         request,
         meeting,
         f"History of the minutes of {meeting}",
         [("Decisions", "meeting_list", None), (str(meeting), "meeting_detail", meeting.pk)],
+        related=[
+            (
+                r.history_date,
+                "Decision recorded" if r.history_type == "+" else "Decision changed",
+                r.text,
+                r.history_user,
+            )
+            for r in decision_records.order_by("-history_date")
+        ],
     )
 
 
@@ -811,6 +840,7 @@ def trigger_list(request):
         values, enabled = thresholds_for(organisation, trigger)
         rows.append(
             {
+                "rule": trigger.describe(values),
                 "trigger": trigger,
                 "values": [(t, values[t.name]) for t in trigger.thresholds],
                 "enabled": enabled,
