@@ -66,6 +66,24 @@ def _history_page(request, obj, title, breadcrumbs, related=None):
     )
 
 
+def _form_page(request, form, *, save, success, done_url, heading, lead="", button, back_url):
+    """A one-form page: on a valid POST call the service, then go back; else show the form with
+    what was typed and the service's errors on their fields."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, success(form.cleaned_data) if callable(success) else success)
+            return redirect(done_url)
+    return render(
+        request,
+        "caregov/simple_form.html",
+        {"form": form, "heading": heading, "lead": lead, "button": button, "back_url": back_url},
+    )
+
+
 def _raise_action(request, *, source_kwargs, organisation, back_url, heading, service=None):
     people = selectors.people_for_assignment(organisation=organisation, service=service)
     form = ActionForm(request.POST or None, people=people)
@@ -338,99 +356,72 @@ def escalation_acknowledge(request, pk: int):
     )
 
 
+def _escalation_decider(request, pk: int):
+    """The escalation, and a refusal page when it is with a body above this person."""
+    escalation = _escalation(request, pk, "escalations.manage")
+    if gov.can_decide_escalation(request.user, escalation):
+        return escalation, None
+    if request.method == "POST":
+        record_permission_denied(request, "escalations.manage at the escalated body")
+        raise PermissionDenied(
+            "Only the body this escalation is with, or one above it, can do this."
+        )
+    refusal = render(
+        request,
+        "caregov/not_yours.html",
+        {
+            "heading": "This escalation is with someone else",
+            "explanation": f"It is with the {escalation.get_escalated_to_display().lower()}. "
+            "Only they, or a body above them, can resolve or reassign it. You can acknowledge it "
+            "and raise an action.",
+            "back_url": escalation.get_absolute_url(),
+        },
+    )
+    return escalation, refusal
+
+
 @requires("escalations.manage")
 @require_http_methods(["GET", "POST"])
 def escalation_assign(request, pk: int):
-    escalation = _escalation(request, pk, "escalations.manage")
-    if not gov.can_decide_escalation(request.user, escalation):
-        if request.method == "POST":
-            record_permission_denied(request, "escalations.manage at the escalated body")
-            raise PermissionDenied(
-                "Only the body this escalation is with, or one above it, can do this."
-            )
-        return render(
-            request,
-            "caregov/not_yours.html",
-            {
-                "heading": "This escalation is with someone else",
-                "explanation": f"It is with the {escalation.get_escalated_to_display().lower()}. "
-                "Only they, or a body above them, can resolve or reassign it. You can acknowledge it "
-                "and raise an action.",
-                "back_url": escalation.get_absolute_url(),
-            },
-        )
-    form = AssignForm(
-        request.POST or None,
-        people=selectors.people_for_assignment(
-            organisation=escalation.organisation, service=escalation.service
-        ),
-        initial={"owner": escalation.owner_id},
+    escalation, refusal = _escalation_decider(request, pk)
+    if refusal:
+        return refusal
+    people = selectors.people_for_assignment(
+        organisation=escalation.organisation, service=escalation.service
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            gov.escalation_assign(
-                actor=request.user, escalation=escalation, owner=form.cleaned_data["owner"]
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        else:
-            messages.success(request, f"Escalation assigned to {form.cleaned_data['owner']}.")
-            return redirect(escalation)
-    return render(
+    return _form_page(
         request,
-        "caregov/simple_form.html",
-        {
-            "form": form,
-            "heading": "Assign this escalation",
-            "lead": escalation.title,
-            "button": "Assign",
-            "back_url": escalation.get_absolute_url(),
-        },
+        AssignForm(request.POST or None, people=people, initial={"owner": escalation.owner_id}),
+        save=lambda data: gov.escalation_assign(
+            actor=request.user, escalation=escalation, owner=data["owner"]
+        ),
+        success=lambda data: f"Escalation assigned to {data['owner']}.",
+        done_url=escalation.get_absolute_url(),
+        heading="Assign this escalation",
+        lead=escalation.title,
+        button="Assign",
+        back_url=escalation.get_absolute_url(),
     )
 
 
 @requires("escalations.manage")
 @require_http_methods(["GET", "POST"])
 def escalation_resolve(request, pk: int):
-    escalation = _escalation(request, pk, "escalations.manage")
-    if not gov.can_decide_escalation(request.user, escalation):
-        if request.method == "POST":
-            record_permission_denied(request, "escalations.manage at the escalated body")
-            raise PermissionDenied(
-                "Only the body this escalation is with, or one above it, can do this."
-            )
-        return render(
-            request,
-            "caregov/not_yours.html",
-            {
-                "heading": "This escalation is with someone else",
-                "explanation": f"It is with the {escalation.get_escalated_to_display().lower()}. "
-                "Only they, or a body above them, can resolve or reassign it. You can acknowledge it "
-                "and raise an action.",
-                "back_url": escalation.get_absolute_url(),
-            },
-        )
-    form = ResolveForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            gov.escalation_resolve(
-                actor=request.user, escalation=escalation, note=form.cleaned_data["note"]
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        else:
-            messages.success(request, "Escalation resolved.")
-            return redirect(escalation)
-    return render(
+    escalation, refusal = _escalation_decider(request, pk)
+    if refusal:
+        return refusal
+    return _form_page(
         request,
-        "caregov/simple_form.html",
-        {
-            "form": form,
-            "heading": "Resolve this escalation",
-            "lead": escalation.title,
-            "button": "Resolve escalation",
-            "back_url": escalation.get_absolute_url(),
-        },
+        ResolveForm(request.POST or None),
+        save=lambda data: gov.escalation_resolve(
+            actor=request.user, escalation=escalation, note=data["note"]
+        ),
+        success="Escalation resolved.",
+        done_url=escalation.get_absolute_url(),
+        heading="Resolve this escalation",
+        lead=escalation.title,
+        button="Resolve escalation",
+        back_url=escalation.get_absolute_url(),
     )
 
 
@@ -521,30 +512,21 @@ def action_detail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def action_complete(request, pk: int):
     action = _action(request, pk, "actions.manage")
-    form = CompleteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            gov.action_complete(
-                actor=request.user,
-                action=action,
-                evidence=form.cleaned_data["evidence"],
-                effectiveness_due_on=form.cleaned_data["effectiveness_due_on"],
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        else:
-            messages.success(request, "Action marked done. Check later whether it worked.")
-            return redirect(action)
-    return render(
+    return _form_page(
         request,
-        "caregov/simple_form.html",
-        {
-            "form": form,
-            "heading": "Mark this action done",
-            "lead": action.title,
-            "button": "Mark done",
-            "back_url": action.get_absolute_url(),
-        },
+        CompleteForm(request.POST or None),
+        save=lambda data: gov.action_complete(
+            actor=request.user,
+            action=action,
+            evidence=data["evidence"],
+            effectiveness_due_on=data["effectiveness_due_on"],
+        ),
+        success="Action marked done. Check later whether it worked.",
+        done_url=action.get_absolute_url(),
+        heading="Mark this action done",
+        lead=action.title,
+        button="Mark done",
+        back_url=action.get_absolute_url(),
     )
 
 
@@ -552,30 +534,18 @@ def action_complete(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def action_effect(request, pk: int):
     action = _action(request, pk, "actions.manage")
-    form = EffectForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            gov.action_check_effect(
-                actor=request.user,
-                action=action,
-                result=form.cleaned_data["result"],
-                note=form.cleaned_data["note"],
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        else:
-            messages.success(request, "Effectiveness check recorded.")
-            return redirect(action)
-    return render(
+    return _form_page(
         request,
-        "caregov/simple_form.html",
-        {
-            "form": form,
-            "heading": "Did this action work?",
-            "lead": action.title,
-            "button": "Record the check",
-            "back_url": action.get_absolute_url(),
-        },
+        EffectForm(request.POST or None),
+        save=lambda data: gov.action_check_effect(
+            actor=request.user, action=action, result=data["result"], note=data["note"]
+        ),
+        success="Effectiveness check recorded.",
+        done_url=action.get_absolute_url(),
+        heading="Did this action work?",
+        lead=action.title,
+        button="Record the check",
+        back_url=action.get_absolute_url(),
     )
 
 
