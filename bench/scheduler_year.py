@@ -65,8 +65,14 @@ def run(services: int, year: int, step: int) -> dict:
     phases = ["rollout", "stabilised", "planning"]
     created = [
         Service.objects.create(
-            organisation=org, name=f"Service {i}", code=f"B{i}", service_type="care_home",
-            address_line_1="1 Road", town="York", postcode="YO1 1AA", phase=phases[i % 3],
+            organisation=org,
+            name=f"Service {i}",
+            code=f"B{i}",
+            service_type="care_home",
+            address_line_1="1 Road",
+            town="York",
+            postcode="YO1 1AA",
+            phase=phases[i % 3],
             phase_changed_on=datetime(year - 1, 1, 1).date(),
         )
         for i in range(services)
