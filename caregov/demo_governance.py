@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from caregov import access
 from caregov.cadence import LONDON
 from caregov.engine import evaluate_triggers, open_due_cycles, owner_for
 from caregov.history import save_with_reason
@@ -123,6 +124,10 @@ class _Replay:
     # Actions -----------------------------------------------------------------------------------
 
     def raise_action(self, day: date, actor, **source) -> None:
+        record = next(iter(source.values()))
+        if not access.has_capability(actor, "actions.manage", record.service):
+            # Board members decide; a senior leader records the action and owns it.
+            actor = owner_for(self.organisation, None, Body.SENIOR_LEADERSHIP_TEAM)
         owner = actor
         due = day + timedelta(days=self.rng.randint(14, 35))
         action = gov.action_raise(
@@ -232,7 +237,8 @@ def _meetings(organisation, *, rng: random.Random, start: date, today: date) -> 
             meeting_day = q_start + timedelta(days=offset)
             if meeting_day >= today:
                 continue
-            chair = owner_for(organisation, None, body)
+            # A senior leader keeps the minutes of both meetings.
+            chair = owner_for(organisation, None, Body.SENIOR_LEADERSHIP_TEAM)
             if chair is None:
                 continue
             meeting = gov.meeting_record(

@@ -60,6 +60,17 @@ def _require_escalation_body(actor: User, escalation: Escalation) -> None:
         )
 
 
+def _require_capability(actor: User, capability: str, record) -> None:
+    """Services check the actor too, not only the screens: the role must grant the capability at
+    the record's service, or across its organisation for organisation-wide records."""
+    if record.service_id:
+        allowed = access.has_capability(actor, capability, record.service)
+    else:
+        allowed = record.organisation_id in access.organisation_ids_where(actor, capability)
+    if not allowed:
+        raise PermissionDenied("Your role does not allow this here.")
+
+
 def _resolve_escalations_about(*, trigger: str, subject: str, actor, at, note: str) -> None:
     """Close the escalations a trigger raised about a record once the record is put right,
     at once rather than at the scheduler's next run."""
@@ -165,6 +176,7 @@ def _lock_escalation(escalation: Escalation) -> Escalation:
 @transaction.atomic
 def escalation_acknowledge(*, actor: User, escalation: Escalation) -> Escalation:
     escalation = _lock_escalation(escalation)
+    _require_capability(actor, "escalations.manage", escalation)
     if escalation.status == Escalation.Status.ACKNOWLEDGED:
         return escalation
     escalation.status = Escalation.Status.ACKNOWLEDGED
@@ -268,6 +280,7 @@ def action_raise(
         created_by=actor,
         created_at=created_at or timezone.now(),
     )
+    _require_capability(actor, "actions.manage", action)
     errors = {}
     if not action.title:
         errors["title"] = "Enter what needs to be done."
@@ -291,6 +304,8 @@ def action_complete(
     *, actor: User, action: Action, evidence: str, effectiveness_due_on: date | None = None, at=None
 ) -> Action:
     action = _lock_action(action)
+    if action.owner_id != actor.pk:
+        _require_capability(actor, "actions.manage", action)
     if action.status == Action.Status.DONE:
         raise ValidationError("This action is already done.")
     if not evidence.strip():
@@ -318,6 +333,8 @@ def action_complete(
 @transaction.atomic
 def action_check_effect(*, actor: User, action: Action, result: str, note: str, at=None) -> Action:
     action = _lock_action(action)
+    if action.owner_id != actor.pk:
+        _require_capability(actor, "actions.manage", action)
     if action.status != Action.Status.DONE:
         raise ValidationError("Record the effectiveness check once the action is done.")
     if action.effectiveness:
@@ -372,6 +389,7 @@ def meeting_record(
         minutes=minutes.strip(),
         created_by=actor,
     )
+    _require_capability(actor, "decisions.record", meeting)
     meeting.full_clean()
     return save_with_reason(meeting, actor=actor, reason="caregov.meeting.recorded")
 
@@ -379,6 +397,7 @@ def meeting_record(
 @transaction.atomic
 def meeting_update(*, actor: User, meeting: Meeting, **fields) -> Meeting:
     meeting = _lock_meeting(meeting)
+    _require_capability(actor, "decisions.record", meeting)
     for name in ("title", "attendees", "minutes", "meeting_date", "body"):
         if name in fields:
             setattr(meeting, name, fields[name])
@@ -391,6 +410,7 @@ def decision_record(
     *, actor: User, meeting: Meeting, text: str, review_cycles=(), escalations=()
 ) -> Decision:
     meeting = _lock_meeting(meeting)
+    _require_capability(actor, "decisions.record", meeting)
     if not text.strip():
         raise ValidationError({"text": "Enter the decision, in the words of the minutes."})
     for linked in [*review_cycles, *escalations]:
@@ -406,6 +426,7 @@ def decision_record(
 @transaction.atomic
 def meeting_sign_off(*, actor: User, meeting: Meeting, at=None) -> Meeting:
     meeting = _lock_meeting(meeting)
+    _require_capability(actor, "decisions.record", meeting)
     errors = {}
     if not meeting.minutes.strip():
         errors["minutes"] = "Write the minutes before signing them off."

@@ -347,3 +347,23 @@ def test_signing_off_a_late_review_resolves_its_escalation_at_once(world):
     assert escalation.status == Escalation.Status.RESOLVED
     assert escalation.resolved_by == manager
     assert "signed off" in escalation.resolution_note
+
+
+def test_the_services_refuse_a_role_that_may_not_record_decisions(world):
+    from caregov.services.governance import decision_record, meeting_sign_off
+
+    meeting = world.record("meeting", world.service_a)
+    with pytest.raises(PermissionDenied):
+        decision_record(actor=world.user(Role.TEAM_LEADER), meeting=meeting, text="Decided.")
+    with pytest.raises(PermissionDenied):
+        meeting_sign_off(actor=world.user(Role.CARE_STAFF), meeting=meeting)
+
+
+def test_an_owner_completes_their_own_action_but_a_colleague_without_the_role_cannot(world):
+    from caregov.services.governance import action_complete
+
+    action = world.record("action", world.service_a)
+    with pytest.raises(PermissionDenied):
+        action_complete(actor=world.user(Role.CARE_STAFF), action=action, evidence="Done.")
+    done = action_complete(actor=action.owner, action=action, evidence="Session held on 3 Dec.")
+    assert done.status == Action.Status.DONE
