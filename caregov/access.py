@@ -129,6 +129,21 @@ def has_organisation_capability(user: User, capability: str) -> bool:
     return any(m.service_id is None and m.role in allowed for m in memberships_of(user))
 
 
+def has_capability_for(user: User, capability: str, record) -> bool:
+    """Whether the capability is held where a record lives: at its service, or across its
+    organisation when the record belongs to the whole organisation."""
+    if record.service_id:
+        return has_capability(user, capability, record.service)
+    return record.organisation_id in organisation_ids_where(user, capability)
+
+
+def own_organisation_where(request, capability: str):
+    """The person's organisation, when they hold `capability` across it; otherwise refused."""
+    if request.user.organisation_id in organisation_ids_where(request.user, capability):
+        return request.user.organisation
+    _deny(request, capability)
+
+
 def organisation_ids_where(user: User, capability: str) -> set[int]:
     allowed = roles_granting(capability)
     return {

@@ -63,11 +63,7 @@ def _require_escalation_body(actor: User, escalation: Escalation) -> None:
 def _require_capability(actor: User, capability: str, record) -> None:
     """Services check the actor too, not only the screens: the role must grant the capability at
     the record's service, or across its organisation for organisation-wide records."""
-    if record.service_id:
-        allowed = access.has_capability(actor, capability, record.service)
-    else:
-        allowed = record.organisation_id in access.organisation_ids_where(actor, capability)
-    if not allowed:
+    if not access.has_capability_for(actor, capability, record):
         raise PermissionDenied("Your role does not allow this here.")
 
 

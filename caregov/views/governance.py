@@ -159,9 +159,7 @@ def review_detail(request, pk: int):
             "kind": cycle.review_kind,
             "can_conduct": access.has_capability(request.user, "reviews.conduct")
             and gov.can_conduct_review(request.user, cycle),
-            "can_raise_action": access.has_capability(request.user, "actions.manage", cycle.service)
-            if cycle.service
-            else access.has_organisation_capability(request.user, "actions.manage"),
+            "can_raise_action": access.has_capability_for(request.user, "actions.manage", cycle),
             "actions": cycle.actions.select_related("owner"),
             "escalations": escalations,
             "decisions": cycle.decisions.select_related("meeting"),
@@ -308,11 +306,7 @@ def _evidence_records(escalation: Escalation) -> list[dict]:
 @requires("escalations.view")
 def escalation_detail(request, pk: int):
     escalation = _escalation(request, pk)
-    can_manage = (
-        access.has_capability(request.user, "escalations.manage", escalation.service)
-        if escalation.service
-        else access.has_organisation_capability(request.user, "escalations.manage")
-    )
+    can_manage = access.has_capability_for(request.user, "escalations.manage", escalation)
     return render(
         request,
         "caregov/escalation_detail.html",
@@ -492,11 +486,7 @@ def action_list(request):
 @requires("actions.view")
 def action_detail(request, pk: int):
     action = _action(request, pk)
-    can_manage = (
-        access.has_capability(request.user, "actions.manage", action.service)
-        if action.service
-        else access.has_organisation_capability(request.user, "actions.manage")
-    )
+    can_manage = access.has_capability_for(request.user, "actions.manage", action)
     return render(
         request,
         "caregov/action_detail.html",
@@ -619,11 +609,7 @@ def meeting_create(request):
 @requires("decisions.view")
 def meeting_detail(request, pk: int):
     meeting = _meeting(request, pk)
-    can_record = (
-        access.has_capability(request.user, "decisions.record", meeting.service)
-        if meeting.service
-        else access.has_organisation_capability(request.user, "decisions.record")
-    )
+    can_record = access.has_capability_for(request.user, "decisions.record", meeting)
     decisions = meeting.decisions.prefetch_related("review_cycles", "escalations", "actions")
     return render(
         request,
@@ -793,18 +779,9 @@ def meeting_history(request, pk: int):
 # Trigger thresholds ---------------------------------------------------------------------------
 
 
-def _organisation_for_triggers(request):
-    org_ids = access.organisation_ids_where(request.user, "triggers.configure")
-    if request.user.organisation_id not in org_ids:
-        raise PermissionDenied(
-            "Trigger thresholds are set by organisation-wide quality leads and admins."
-        )
-    return request.user.organisation
-
-
 @requires("triggers.configure")
 def trigger_list(request):
-    organisation = _organisation_for_triggers(request)
+    organisation = access.own_organisation_where(request, "triggers.configure")
     rows = []
     for trigger in sorted(triggers.all(), key=lambda t: t.name):
         values, enabled = thresholds_for(organisation, trigger)
@@ -822,7 +799,7 @@ def trigger_list(request):
 @requires("triggers.configure")
 @require_http_methods(["GET", "POST"])
 def trigger_edit(request, code: str):
-    organisation = _organisation_for_triggers(request)
+    organisation = access.own_organisation_where(request, "triggers.configure")
     trigger = triggers.get(code)
     if trigger is None:
         from django.http import Http404

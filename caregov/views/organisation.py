@@ -103,17 +103,10 @@ def service_history(request, pk: int):
     )
 
 
-def _organisation_for_manage(request):
-    org_ids = access.organisation_ids_where(request.user, "services.manage")
-    return request.user.organisation if request.user.organisation_id in org_ids else None
-
-
 @requires("services.manage")
 @require_http_methods(["GET", "POST"])
 def service_create(request):
-    organisation = _organisation_for_manage(request)
-    if organisation is None:
-        access.check(request, "services.manage")
+    organisation = access.own_organisation_where(request, "services.manage")
     form = ServiceForm(request.POST or None, organisation=organisation)
     if request.method == "POST" and form.is_valid():
         try:
