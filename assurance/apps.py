@@ -8,4 +8,8 @@ class AssuranceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from assurance import reviews  # noqa: F401  (registers this app's review kinds with the kernel)
+        from assurance import reviews, triggers  # noqa: F401  (register with the kernel)
+        from caregov.registry import register_menu_item
+
+        register_menu_item("Data assurance", "assurance:overview", "assurance.view")
+        register_menu_item("Audits", "assurance:audit_list", "audits.view")

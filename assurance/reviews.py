@@ -15,3 +15,16 @@ TREND_REVIEW = register_review_kind(
         "frameworks, audit findings, manager reviews and governance dashboards are reviewed monthly.",
     )
 )
+
+RELIANCE_REVIEW = register_review_kind(
+    ReviewKind(
+        code="assurance.board_reliance",
+        name="Board review of data assurance evidence",
+        body=Body.BOARD,
+        scope=ScopeKind.ORGANISATION,
+        cadence=Cadence.QUARTERLY,
+        due_days=30,
+        description="The provider board reviews data assurance evidence and records whether "
+        "leaders can rely on ECM information for decision-making.",
+    )
+)

@@ -85,6 +85,27 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "decisions.view": REVIEWERS - {R.TEAM_LEADER},
     "decisions.record": LEADERS,
     "triggers.configure": frozenset({R.QUALITY_LEAD, R.ORG_ADMIN}),
+    # Data assurance (assurance app). Commissioners read the figures and audits of the services
+    # they commission, and write nothing.
+    "assurance.view": REVIEWERS | {R.DIGITAL_CHAMPION, R.COMMISSIONER},
+    "audits.view": REVIEWERS | {R.COMMISSIONER},
+    "audits.conduct": frozenset(
+        {R.TEAM_LEADER, R.REGISTERED_MANAGER, R.DATA_QUALITY_LEAD, R.QUALITY_LEAD}
+    ),
+    "ecm.import": frozenset({R.REGISTERED_MANAGER, R.DATA_QUALITY_LEAD, R.QUALITY_LEAD}),
+    "measures.configure": frozenset({R.DATA_QUALITY_LEAD}),
+    "assurance.compare": frozenset(
+        {
+            R.QUALITY_LEAD,
+            R.DATA_QUALITY_LEAD,
+            R.SENIOR_LEADER,
+            R.OPERATIONS_DIRECTOR,
+            R.BOARD_MEMBER,
+        }
+    ),
+    "assurance.compare_record": frozenset({R.QUALITY_LEAD}),
+    "reliance.view": REVIEWERS - {R.TEAM_LEADER},
+    "reliance.decide": frozenset({R.BOARD_MEMBER, R.SENIOR_LEADER}),
 }
 
 PUBLIC = "public"

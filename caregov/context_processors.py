@@ -3,6 +3,7 @@
 from django.urls import reverse
 
 from caregov import access
+from caregov.registry import menu_items
 
 MENU = [
     ("My work", "home", "work.view"),
@@ -23,7 +24,7 @@ def navigation(request):
         return {"nav_items": []}
     items = []
     current = request.path
-    for label, url_name, capability in MENU:
+    for label, url_name, capability in [MENU[0], *menu_items, *MENU[1:]]:
         if access.has_capability(user, capability):
             url = reverse(url_name)
             active = current == url if url == "/" else current.startswith(url)

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
+from simple_history.utils import bulk_create_with_history as _bulk_create_with_history
 from simple_history.utils import bulk_update_with_history as _bulk_update_with_history
 
 #: Plain words for the reasons the product writes. Unknown codes fall back to a readable form.
@@ -59,6 +60,18 @@ def bulk_update_with_history(
 ) -> int:
     return _bulk_update_with_history(
         objs, model, fields, default_user=actor, default_change_reason=reason
+    )
+
+
+def bulk_create_with_history(
+    objs: list[models.Model], model: type[models.Model], *, actor, reason: str, at=None
+) -> list[models.Model]:
+    return _bulk_create_with_history(
+        objs,
+        model,
+        default_user=actor,
+        default_change_reason=reason,
+        default_date=at,
     )
 
 

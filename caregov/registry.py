@@ -129,6 +129,13 @@ class _Registry:
 
 review_kinds = _Registry()
 triggers = _Registry()
+#: Menu entries apps add from their AppConfig: (label, url name, capability).
+menu_items: list[tuple[str, str, str]] = []
+
+
+def register_menu_item(label: str, url_name: str, capability: str) -> None:
+    if (label, url_name, capability) not in menu_items:
+        menu_items.append((label, url_name, capability))
 
 
 def register_review_kind(kind: ReviewKind) -> ReviewKind:

@@ -147,6 +147,9 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
+#: Uploaded ECM exports wait here for the worker; the web process and the worker must share it.
+ECM_IMPORT_DIR = Path(env.str("ECM_IMPORT_DIR", default=str(VAR_DIR / "ecm-imports")))
+ECM_IMPORT_MAX_BYTES = env.int("ECM_IMPORT_MAX_BYTES", default=512 * 1024 * 1024)
 
 # Email: console in development; EMAIL_URL (smtp+tls://user:pass@host:587) in production.
 EMAIL_CONFIG = env.email_url(
@@ -171,6 +174,23 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Celery: Redis when CELERY_BROKER_URL is set, else a filesystem broker under var/.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+# The cache carries progress from the worker to the browser, so both must see the same one:
+# Redis beside a Redis broker, else files under var/.
+if CELERY_BROKER_URL.startswith("redis://"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("CACHE_URL", default=CELERY_BROKER_URL),
+            "KEY_PREFIX": "caregov",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "processed", "control"):

@@ -1,0 +1,237 @@
+"""Reads for data assurance, scoped to what the user may see, and the figures pages show.
+
+Figures come from MeasureResult, the summary kept as exports and audits arrive: a page for many
+services and months reads one row per service, month, measure and source, never the raw rows.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from assurance.measures import (
+    MEASURES,
+    Rating,
+    Thresholds,
+    default_thresholds,
+    percentage,
+    rating_words,
+)
+from assurance.models import (
+    Audit,
+    AuditAgreement,
+    EcmImport,
+    MeasureResult,
+    ThresholdVersion,
+)
+from caregov.access import services_where
+from caregov.cadence import Cadence, Period, period_containing
+from caregov.models import Escalation, Organisation, Service, User
+
+#: The figure each measure is judged on: the ECM's own for what the ECM records, the auditors'
+#: for narrative quality, and the comparison of the two for dashboard reliability.
+JUDGED_ON = {code: m.source for code, m in MEASURES.items()}
+ASSURANCE_TRIGGERS_PREFIX = "assurance."
+
+
+def audit_list(*, user: User, capability: str = "audits.view") -> QuerySet[Audit]:
+    return Audit.objects.filter(service__in=services_where(user, capability)).select_related(
+        "service", "started_by", "submitted_by", "corrects"
+    )
+
+
+def import_list(*, user: User, capability: str = "ecm.import") -> QuerySet[EcmImport]:
+    return EcmImport.objects.filter(service__in=services_where(user, capability)).select_related(
+        "service", "uploaded_by"
+    )
+
+
+def months_back(last: Period, count: int) -> list[Period]:
+    months = [last]
+    while len(months) < count:
+        months.insert(0, months[0].previous())
+    return months
+
+
+class ThresholdBook:
+    """Every threshold version of an organisation, read once, answering 'in force in month X'."""
+
+    def __init__(self, organisation: Organisation | int):
+        self.versions: dict[str, list[ThresholdVersion]] = defaultdict(list)
+        for version in ThresholdVersion.objects.filter(organisation=organisation).order_by(
+            "effective_from"
+        ):
+            self.versions[version.measure].append(version)
+
+    def in_force(self, measure: str, month_start: date) -> Thresholds:
+        versions = self.versions.get(measure, [])
+        index = bisect_right([v.effective_from for v in versions], month_start)
+        if index == 0:
+            return default_thresholds(measure)
+        v = versions[index - 1]
+        return Thresholds(v.target, v.green_from, v.amber_from, v.effective_from, v.pk)
+
+
+@dataclass
+class Figure:
+    """A measure's figure for one service and month, rated against the thresholds then in force."""
+
+    measure: str
+    period_start: date
+    numerator: int = 0
+    denominator: int = 0
+    thresholds: Thresholds | None = None
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def value(self) -> Decimal | None:
+        return percentage(self.numerator, self.denominator)
+
+    @property
+    def rating(self) -> str | None:
+        return self.thresholds.rate(self.value) if self.thresholds else None
+
+    @property
+    def words(self) -> str:
+        return rating_words(self.rating, self.value, self.thresholds)
+
+    @property
+    def rating_label(self) -> str:
+        return Rating(self.rating).label if self.rating else "No data"
+
+    def as_dict(self) -> dict:
+        return {
+            "measure": self.measure,
+            "month": self.period_start.isoformat(),
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "value": str(self.value) if self.value is not None else None,
+            "rating": self.rating,
+            "thresholds": self.thresholds.as_dict() if self.thresholds else None,
+        }
+
+
+class FigureTable:
+    """Figures for a set of services and months, from one query over the summary."""
+
+    def __init__(self, organisation: Organisation, services: list[Service], months: list[Period]):
+        self.services = services
+        self.months = months
+        self.book = ThresholdBook(organisation)
+        self.cells: dict[tuple[int, date, str, str], MeasureResult] = {}
+        if services and months:
+            for result in MeasureResult.objects.filter(
+                service__in=[s.pk for s in services],
+                period_start__gte=months[0].start,
+                period_start__lte=months[-1].start,
+            ):
+                self.cells[
+                    (result.service_id, result.period_start, result.measure, result.source)
+                ] = result
+
+    def result(self, service_id: int, month: date, measure: str, source: str | None = None):
+        return self.cells.get((service_id, month, measure, source or JUDGED_ON[measure]))
+
+    def figure(
+        self, service_id: int, month: date, measure: str, source: str | None = None
+    ) -> Figure:
+        result = self.result(service_id, month, measure, source)
+        figure = Figure(measure, month, thresholds=self.book.in_force(measure, month))
+        if result is not None:
+            figure.numerator, figure.denominator = result.numerator, result.denominator
+            figure.detail = result.detail
+        return figure
+
+    def combined(self, service_ids: list[int], months: list[Period], measure: str) -> Figure:
+        """Numerators and denominators added across services and months, rated by the thresholds
+        in force in the last month."""
+        figure = Figure(
+            measure, months[-1].start, thresholds=self.book.in_force(measure, months[-1].start)
+        )
+        for service_id in service_ids:
+            for month in months:
+                result = self.result(service_id, month.start, measure)
+                if result is not None:
+                    figure.numerator += result.numerator
+                    figure.denominator += result.denominator
+        return figure
+
+    def trend(self, service_id: int, measure: str, source: str | None = None) -> list[Figure]:
+        return [self.figure(service_id, m.start, measure, source) for m in self.months]
+
+
+def red_months(table: FigureTable, service_id: int, measure: str) -> list[date]:
+    return [f.period_start for f in table.trend(service_id, measure) if f.rating == Rating.RED]
+
+
+def open_assurance_escalations(*, organisation: Organisation, services: list[Service]):
+    return (
+        Escalation.objects.filter(
+            organisation=organisation,
+            trigger__startswith=ASSURANCE_TRIGGERS_PREFIX,
+            service__in=services,
+        )
+        .exclude(status=Escalation.Status.RESOLVED)
+        .select_related("service")
+        .order_by("raised_at")
+    )
+
+
+def reliance_snapshot(*, organisation: Organisation, quarter: Period) -> dict:
+    """The evidence the board sees for a quarter, as plain JSON to freeze with its decision."""
+    services = list(
+        Service.objects.filter(organisation=organisation, is_active=True).order_by("name")
+    )
+    months = [
+        period_containing(Cadence.MONTHLY, quarter.start),
+    ]
+    while months[-1].end < quarter.end:
+        months.append(months[-1].next())
+    table = FigureTable(organisation, services, months)
+    rows = []
+    for service in services:
+        figures = {code: table.combined([service.pk], months, code).as_dict() for code in MEASURES}
+        agreements = AuditAgreement.objects.filter(
+            service=service, period_start__gte=quarter.start, period_start__lte=quarter.end
+        )
+        rows.append(
+            {
+                "id": service.pk,
+                "name": service.name,
+                "figures": figures,
+                "audits": Audit.objects.filter(
+                    service=service,
+                    period_start__gte=quarter.start,
+                    period_start__lte=quarter.end,
+                    status=Audit.Status.SUBMITTED,
+                ).count(),
+                "audit_pairs": agreements.count(),
+                "open_escalations": [
+                    {
+                        "id": e.pk,
+                        "title": e.title,
+                        "trigger": e.trigger,
+                        "raised": e.raised_at.date().isoformat(),
+                    }
+                    for e in open_assurance_escalations(
+                        organisation=organisation, services=[service]
+                    )
+                ],
+            }
+        )
+    overall = {
+        code: table.combined([s.pk for s in services], months, code).as_dict() for code in MEASURES
+    }
+    return {
+        "quarter": quarter.label,
+        "quarter_start": quarter.start.isoformat(),
+        "months": [m.label for m in months],
+        "measures": {code: m.name for code, m in MEASURES.items()},
+        "services": rows,
+        "overall": overall,
+    }

@@ -1,0 +1,725 @@
+"""Writes for data assurance: thresholds, ECM imports, record audits, trend review causes,
+cross-service comparisons and board reliance decisions. Each is atomic and writes history."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from assurance import ecm
+from assurance.figures import latest_import, recompute_service_month
+from assurance.measures import CHECKED, MEASURES
+from assurance.models import (
+    Audit,
+    AuditCheck,
+    AuditRecord,
+    Comparison,
+    EcmImport,
+    EcmRecord,
+    GapCause,
+    RelianceDecision,
+    ServiceReliance,
+    ThresholdVersion,
+    Verdict,
+)
+from caregov.access import has_capability, has_capability_for, organisation_ids_where
+from caregov.cadence import Cadence, Period, period_containing
+from caregov.history import bulk_create_with_history, save_with_reason
+from caregov.models import Action, Organisation, ReviewCycle, Service, User
+from caregov.services.governance import action_raise, can_conduct_review
+
+MAX_AUDIT_RECORDS = 50
+
+
+def _require(actor: User, capability: str, service: Service) -> None:
+    if not has_capability(actor, capability, service):
+        raise PermissionDenied(f"Your role does not allow this at {service.name}.")
+
+
+def _require_organisation(actor: User, capability: str, organisation: Organisation) -> None:
+    if organisation.pk not in organisation_ids_where(actor, capability):
+        raise PermissionDenied("Your role does not allow this across the organisation.")
+
+
+def month_of(day: date) -> Period:
+    return period_containing(Cadence.MONTHLY, day)
+
+
+# Thresholds ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def threshold_version_save(
+    *,
+    actor: User,
+    organisation: Organisation,
+    measure: str,
+    effective_from: date,
+    target: Decimal,
+    green_from: Decimal,
+    amber_from: Decimal,
+    reason: str,
+    today: date | None = None,
+) -> ThresholdVersion:
+    """New thresholds from the first of a month. Past months keep the thresholds they were judged
+    by, so a version can start this month or later, never earlier."""
+    _require_organisation(actor, "measures.configure", organisation)
+    today = today or timezone.localdate()
+    errors = {}
+    if measure not in MEASURES:
+        errors["measure"] = "Choose a measure."
+    if effective_from.day != 1:
+        errors["effective_from"] = "Thresholds start on the first day of a month."
+    elif effective_from < today.replace(day=1):
+        errors["effective_from"] = (
+            "Choose this month or a later one: past months keep the thresholds they were judged by."
+        )
+    if not Decimal(0) <= amber_from <= green_from <= Decimal(100):
+        errors["amber_from"] = "Amber must start at or below green, and both between 0 and 100."
+    if not Decimal(0) <= target <= Decimal(100):
+        errors["target"] = "Enter a target between 0 and 100."
+    if not reason.strip():
+        errors["reason"] = "Say why the thresholds are changing."
+    if errors:
+        raise ValidationError(errors)
+    version = ThresholdVersion.objects.filter(
+        organisation=organisation, measure=measure, effective_from=effective_from
+    ).first() or ThresholdVersion(
+        organisation=organisation, measure=measure, effective_from=effective_from
+    )
+    changed = version.pk is not None
+    version.target, version.green_from, version.amber_from = target, green_from, amber_from
+    version.reason = reason.strip()
+    version.created_by = actor
+    return save_with_reason(
+        version,
+        actor=actor,
+        reason="assurance.thresholds.changed" if changed else "assurance.thresholds.set",
+    )
+
+
+# ECM imports -----------------------------------------------------------------------------------
+
+
+def _progress_key(import_id: int) -> str:
+    return f"assurance.import.{import_id}.progress"
+
+
+def import_progress(ecm_import: EcmImport) -> tuple[int, int]:
+    """(bytes read, rows read) while the import runs, from the worker through the cache."""
+    if ecm_import.finished:
+        return ecm_import.size_bytes, ecm_import.rows_read
+    return cache.get(_progress_key(ecm_import.pk), (ecm_import.bytes_read, ecm_import.rows_read))
+
+
+def import_queue(
+    *,
+    actor: User,
+    service: Service,
+    period: Period | None,
+    upload,
+    file_name: str,
+    tolerance_minutes: int = 120,
+) -> tuple[EcmImport, bool]:
+    """Store an uploaded export and queue its import. Returns (import, queued).
+
+    The same file already imported for the same service and month is not imported again: the
+    earlier import is returned with queued False, and nothing changes.
+    """
+    _require(actor, "ecm.import", service)
+    if actor.organisation_id != service.organisation_id:
+        raise PermissionDenied("You cannot import for another organisation's service.")
+    directory = Path(settings.ECM_IMPORT_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    temporary = directory / f"upload-{uuid.uuid4().hex}.csv"
+    with open(temporary, "wb") as out:
+        for chunk in (
+            upload.chunks()
+            if hasattr(upload, "chunks")
+            else iter(lambda: upload.read(1 << 20), b"")
+        ):
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    sha256 = digest.hexdigest()
+    if period is None:
+        period = ecm.sniff_period(temporary)
+    if period is None:
+        temporary.unlink(missing_ok=True)
+        raise ValidationError(
+            {
+                "period": "Choose the month this export is for: its first row's due_time could not be read."
+            }
+        )
+    earlier = EcmImport.objects.filter(
+        service=service, period_start=period.start, sha256=sha256, status=EcmImport.Status.IMPORTED
+    ).first()
+    if earlier is not None:
+        temporary.unlink(missing_ok=True)
+        return earlier, False
+    record = EcmImport(
+        organisation=service.organisation,
+        service=service,
+        period_start=period.start,
+        file_name=Path(file_name).name[:255],
+        sha256=sha256,
+        size_bytes=size,
+        tolerance_minutes=tolerance_minutes,
+        uploaded_by=actor,
+    )
+    save_with_reason(record, actor=actor, reason="assurance.import.queued")
+    stored = directory / f"import-{record.pk}.csv"
+    temporary.rename(stored)
+    record.stored_path = str(stored)
+    save_with_reason(record, actor=actor, reason="assurance.import.queued")
+    return record, True
+
+
+def import_run(ecm_import: EcmImport) -> EcmImport:
+    """Check and load a queued import (the Celery task's body). All or nothing; safe to rerun."""
+    with transaction.atomic():
+        ecm_import = EcmImport.objects.select_for_update().get(pk=ecm_import.pk)
+        if ecm_import.finished:
+            return ecm_import
+        ecm_import.status = EcmImport.Status.RUNNING
+        ecm_import.started_at = timezone.now()
+        save_with_reason(ecm_import, actor=None, reason="assurance.import.started")
+    period = month_of(ecm_import.period_start)
+    key = _progress_key(ecm_import.pk)
+
+    def progress(bytes_read: int, rows: int) -> None:
+        cache.set(key, (bytes_read, rows), timeout=3600)
+
+    try:
+        with transaction.atomic():
+            EcmRecord.objects.filter(ecm_import=ecm_import).delete()  # a retried run starts afresh
+            with open(ecm_import.stored_path, "rb") as stream:
+                outcome = ecm.read_export(
+                    stream, import_id=ecm_import.pk, period=period, progress=progress
+                )
+            duplicate = None
+            if outcome.clean and outcome.period is not None:
+                duplicate = EcmImport.objects.filter(
+                    service=ecm_import.service,
+                    period_start=outcome.period.start,
+                    sha256=ecm_import.sha256,
+                    status=EcmImport.Status.IMPORTED,
+                ).first()
+            if not outcome.clean or duplicate is not None:
+                transaction.set_rollback(True)
+    except OSError as error:
+        outcome = ecm.Outcome()
+        outcome.add(
+            0, "", f"The uploaded file could not be read ({error.strerror}). Upload it again."
+        )
+        duplicate = None
+    return _import_finish(ecm_import, outcome, duplicate)
+
+
+@transaction.atomic
+def _import_finish(ecm_import: EcmImport, outcome: ecm.Outcome, duplicate) -> EcmImport:
+    ecm_import = EcmImport.objects.select_for_update().get(pk=ecm_import.pk)
+    ecm_import.rows_read = outcome.rows_read
+    ecm_import.bytes_read = ecm_import.size_bytes
+    ecm_import.problem_count = outcome.problem_count
+    ecm_import.problems = [p.as_dict() for p in outcome.problems]
+    ecm_import.finished_at = timezone.now()
+    if outcome.period is not None:
+        ecm_import.period_start = outcome.period.start
+    if duplicate is not None:
+        ecm_import.status = EcmImport.Status.FAILED
+        ecm_import.problems = [
+            {
+                "row": 0,
+                "column": "",
+                "message": f"This file was already imported for {ecm_import.service.name}, "
+                f"{duplicate.period_label}, on {timezone.localtime(duplicate.finished_at):%d %b %Y}. "
+                "Nothing changed.",
+            }
+        ]
+        ecm_import.figures = dict(duplicate.figures, duplicate_of=duplicate.pk)
+        return save_with_reason(ecm_import, actor=None, reason="assurance.import.repeated")
+    if not outcome.clean:
+        ecm_import.status = EcmImport.Status.FAILED
+        return save_with_reason(ecm_import, actor=None, reason="assurance.import.refused")
+    ecm_import.status = EcmImport.Status.IMPORTED
+    save_with_reason(ecm_import, actor=None, reason="assurance.import.imported")
+    results = recompute_service_month(ecm_import.service, ecm_import.period_start)
+    ecm_import.figures = {
+        r.measure: {"numerator": r.numerator, "denominator": r.denominator, "value": str(r.value)}
+        for r in results
+        if r.source == "ecm"
+    }
+    save_with_reason(ecm_import, actor=None, reason="assurance.import.figures_computed")
+    Path(ecm_import.stored_path).unlink(missing_ok=True)
+    return ecm_import
+
+
+def import_file(
+    *,
+    actor: User,
+    service: Service,
+    path: Path,
+    period: Period | None,
+    tolerance_minutes: int = 120,
+) -> tuple[EcmImport, bool]:
+    """Queue and run an import synchronously (the management command)."""
+    with open(path, "rb") as handle:
+        record, queued = import_queue(
+            actor=actor,
+            service=service,
+            period=period,
+            upload=handle,
+            file_name=path.name,
+            tolerance_minutes=tolerance_minutes,
+        )
+    if queued:
+        record = import_run(record)
+    return record, queued
+
+
+# Record audits ---------------------------------------------------------------------------------
+
+
+def _clean_references(text: str) -> list[str]:
+    seen, references = set(), []
+    for part in text.replace(",", "\n").splitlines():
+        reference = part.strip()
+        if reference and reference not in seen:
+            seen.add(reference)
+            references.append(reference)
+    return references
+
+
+def audit_start(
+    *,
+    actor: User,
+    service: Service,
+    period: Period,
+    idempotency_key: uuid.UUID,
+    references: str = "",
+    sample_size: int | None = None,
+    at: datetime | None = None,
+    seed: int | None = None,
+) -> tuple[Audit, bool]:
+    """Start an audit of typed references or a random sample of the latest export. A repeat of
+    the same start (same key) answers with the audit the first made: returns (audit, created)."""
+    existing = Audit.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing, False
+    _require(actor, "audits.conduct", service)
+    errors = {}
+    ecm_import = None
+    if sample_size:
+        ecm_import = latest_import(service, period.start) or (
+            EcmImport.objects.filter(service=service, status=EcmImport.Status.IMPORTED)
+            .order_by("-period_start", "-finished_at")
+            .first()
+        )
+        if ecm_import is None:
+            errors["sample_size"] = (
+                f"There is no imported ECM export for {service.name} yet. Type the references "
+                "instead, or import an export first."
+            )
+        elif not 1 <= sample_size <= MAX_AUDIT_RECORDS:
+            errors["sample_size"] = f"Choose between 1 and {MAX_AUDIT_RECORDS} records."
+        chosen = []
+        if not errors:
+            pool = list(
+                EcmRecord.objects.filter(ecm_import=ecm_import).values_list("reference", flat=True)
+            )
+            chosen = random.Random(seed).sample(pool, min(sample_size, len(pool)))
+        sampling = Audit.Sampling.RANDOM
+    else:
+        chosen = _clean_references(references)
+        sampling = Audit.Sampling.TYPED
+        if not chosen:
+            errors["references"] = "Enter at least one ECM record reference, one per line."
+        elif len(chosen) > MAX_AUDIT_RECORDS:
+            errors["references"] = f"An audit checks at most {MAX_AUDIT_RECORDS} records."
+        elif any(len(r) > 64 for r in chosen):
+            errors["references"] = "A record reference is at most 64 characters."
+    if errors:
+        raise ValidationError(errors)
+    at = at or timezone.now()
+    audit = Audit(
+        organisation=service.organisation,
+        service=service,
+        period_start=period.start,
+        sampling=sampling,
+        ecm_import=ecm_import,
+        idempotency_key=idempotency_key,
+        started_by=actor,
+        started_at=at,
+    )
+    audit._history_date = at
+    try:
+        with transaction.atomic():
+            save_with_reason(audit, actor=actor, reason="assurance.audit.started")
+            bulk_create_with_history(
+                [
+                    AuditRecord(audit=audit, position=i, reference=ref)
+                    for i, ref in enumerate(chosen, start=1)
+                ],
+                AuditRecord,
+                actor=actor,
+                reason="assurance.audit.record_added",
+                at=at,
+            )
+    except IntegrityError:
+        # The same start arrived twice at once: the other request made the audit.
+        return Audit.objects.get(idempotency_key=idempotency_key), False
+    return audit, True
+
+
+def _lock_audit(audit: Audit) -> Audit:
+    return Audit.objects.select_for_update().get(pk=audit.pk)
+
+
+@transaction.atomic
+def audit_record_save(
+    *,
+    actor: User,
+    record: AuditRecord,
+    answers: dict[str, tuple[str, str]],
+    correction_made: str = "",
+    corrected_by: str = "",
+    corrected_on: date | None = None,
+    support_staff: str = "",
+    support_need: str = "",
+    at: datetime | None = None,
+) -> AuditRecord:
+    """Save one record's checks while the audit is in progress. Saving again overwrites."""
+    audit = _lock_audit(record.audit)
+    _require(actor, "audits.conduct", audit.service)
+    if audit.is_frozen:
+        raise ValidationError(
+            "This audit has been submitted and is locked. Start a correction to change it."
+        )
+    errors = {}
+    for measure in CHECKED:
+        answer, note = answers.get(measure, ("", ""))
+        if answer not in AuditCheck.Answer.values:
+            errors[f"check_{measure}"] = f"Answer “{MEASURES[measure].question}”"
+        elif answer == AuditCheck.Answer.NOT_MET and not note.strip():
+            errors[f"note_{measure}"] = "Say briefly what was wrong."
+        if len(note) > 300:
+            errors[f"note_{measure}"] = "Keep the note under 300 characters."
+    if correction_made.strip() and not corrected_by.strip():
+        errors["corrected_by"] = "Say who made the correction (a role or staff reference)."
+    if correction_made.strip() and corrected_on is None:
+        errors["corrected_on"] = "Enter the date the correction was made, like 14 10 2026."
+    if support_need and support_need not in AuditRecord.Need.values:
+        errors["support_need"] = "Choose a support need."
+    if support_need not in ("", AuditRecord.Need.NONE) and not support_staff.strip():
+        errors["support_staff"] = "Say whose support need this is: a role or staff reference."
+    if errors:
+        raise ValidationError(errors)
+    at = at or timezone.now()
+    existing = {c.measure: c for c in record.checks.all()}
+    for measure in CHECKED:
+        answer, note = answers[measure]
+        check = existing.get(measure) or AuditCheck(record=record, measure=measure)
+        if check.pk and check.answer == answer and check.note == note.strip():
+            continue
+        check.answer, check.note = answer, note.strip()
+        check._history_date = at
+        save_with_reason(check, actor=actor, reason="assurance.audit.checked")
+    record.correction_made = correction_made.strip()
+    record.corrected_by = corrected_by.strip() if record.correction_made else ""
+    record.corrected_on = corrected_on if record.correction_made else None
+    record.support_need = support_need
+    record.support_staff = support_staff.strip() if support_need else ""
+    record.saved_at = at
+    record._history_date = at
+    return save_with_reason(record, actor=actor, reason="assurance.audit.record_saved")
+
+
+def audit_submit(
+    *, actor: User, audit: Audit, submission_key: uuid.UUID, at: datetime | None = None
+) -> tuple[Audit, bool]:
+    """Submit and lock an audit. A repeat of the same submission answers with the first result:
+    returns (audit, submitted_now)."""
+    with transaction.atomic():
+        audit = _lock_audit(audit)
+        if audit.is_frozen:
+            if audit.submission_key == submission_key:
+                return audit, False
+            raise ValidationError("This audit was already submitted. It is locked.")
+        _require(actor, "audits.conduct", audit.service)
+        unanswered = [r.position for r in audit.records.filter(saved_at__isnull=True)]
+        if unanswered:
+            raise ValidationError(
+                "Check every record before submitting: record"
+                + ("s " if len(unanswered) > 1 else " ")
+                + ", ".join(str(p) for p in unanswered)
+                + (" are" if len(unanswered) > 1 else " is")
+                + " not done yet."
+            )
+        at = at or timezone.now()
+        audit.status = Audit.Status.SUBMITTED
+        audit.submitted_by = actor
+        audit.submitted_at = at
+        audit.submission_key = submission_key
+        audit._history_date = at
+        save_with_reason(
+            audit,
+            actor=actor,
+            reason="assurance.audit.correction_submitted"
+            if audit.corrects_id
+            else "assurance.audit.submitted",
+        )
+        recompute_service_month(audit.service, audit.period_start)
+    return audit, True
+
+
+@transaction.atomic
+def audit_correct(
+    *, actor: User, audit: Audit, reason: str, idempotency_key: uuid.UUID
+) -> tuple[Audit, bool]:
+    """Start a correction of a submitted audit: a new linked entry holding a copy of its answers,
+    which replaces it in the figures once submitted. The original stays as it was."""
+    existing = Audit.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing, False
+    audit = _lock_audit(audit)
+    _require(actor, "audits.conduct", audit.service)
+    if not audit.is_frozen:
+        raise ValidationError("Only a submitted audit can be corrected; change this one directly.")
+    if audit.corrections.filter(status=Audit.Status.DRAFT).exists():
+        raise ValidationError("A correction of this audit is already in progress.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say what needs correcting."})
+    now = timezone.now()
+    correction = Audit(
+        organisation=audit.organisation,
+        service=audit.service,
+        period_start=audit.period_start,
+        sampling=audit.sampling,
+        ecm_import=audit.ecm_import,
+        idempotency_key=idempotency_key,
+        corrects=audit,
+        correction_reason=reason.strip(),
+        started_by=actor,
+    )
+    save_with_reason(correction, actor=actor, reason="assurance.audit.correction_started")
+    for record in audit.records.prefetch_related("checks"):
+        copy = AuditRecord(
+            audit=correction,
+            position=record.position,
+            reference=record.reference,
+            correction_made=record.correction_made,
+            corrected_by=record.corrected_by,
+            corrected_on=record.corrected_on,
+            support_staff=record.support_staff,
+            support_need=record.support_need,
+            saved_at=now,
+        )
+        save_with_reason(copy, actor=actor, reason="assurance.audit.record_copied")
+        bulk_create_with_history(
+            [
+                AuditCheck(record=copy, measure=c.measure, answer=c.answer, note=c.note)
+                for c in record.checks.all()
+            ],
+            AuditCheck,
+            actor=actor,
+            reason="assurance.audit.record_copied",
+        )
+    return correction, True
+
+
+def audit_raise_action(
+    *,
+    actor: User,
+    record: AuditRecord,
+    measure: str,
+    owner: User,
+    due_on: date,
+    title: str = "",
+) -> Action:
+    """Raise a kernel action from a failed check, linked to the audit and the measure."""
+    audit = record.audit
+    check = record.checks.filter(measure=measure).first()
+    if check is None or check.answer != AuditCheck.Answer.NOT_MET:
+        raise ValidationError("An action is raised from a check that was not met.")
+    measure_name = MEASURES[measure].name
+    return action_raise(
+        actor=actor,
+        title=title.strip() or f"{measure_name}: put right record {record.reference}",
+        detail=f"Found in audit {audit.pk} ({audit.period_label}): {check.note}",
+        owner=owner,
+        due_on=due_on,
+        finding_ref=f"assurance.audit:{audit.pk}:{record.reference}",
+        organisation=audit.organisation,
+        service=audit.service,
+        measure=measure,
+    )
+
+
+# Trend review, comparison and reliance ---------------------------------------------------------
+
+
+@transaction.atomic
+def gap_cause_save(
+    *, actor: User, cycle: ReviewCycle, measure: str, cause: str, note: str, at=None
+) -> GapCause:
+    cycle = ReviewCycle.objects.select_for_update().get(pk=cycle.pk)
+    if cycle.kind != "assurance.trend_review":
+        raise ValidationError("Gap causes belong to a monthly data quality trend review.")
+    if cycle.is_frozen:
+        raise ValidationError("This review is signed off and frozen.")
+    if not can_conduct_review(actor, cycle):
+        raise PermissionDenied("Only the registered manager conducts this review.")
+    errors = {}
+    if measure not in MEASURES:
+        errors["measure"] = "Choose a measure."
+    if cause not in GapCause.Cause.values:
+        errors["cause"] = (
+            "Choose what the gap relates to: training, workload, system configuration or local practice."
+        )
+    if errors:
+        raise ValidationError(errors)
+    gap = GapCause.objects.filter(review_cycle=cycle, measure=measure).first() or GapCause(
+        review_cycle=cycle, measure=measure
+    )
+    gap.cause, gap.note, gap.recorded_by = cause, note.strip(), actor
+    gap.recorded_at = at or timezone.now()
+    if at:
+        gap._history_date = at
+    return save_with_reason(gap, actor=actor, reason="assurance.trend_review.cause_recorded")
+
+
+@transaction.atomic
+def comparison_save(
+    *, actor: User, organisation: Organisation, period: Period, themes: str, risks: str, at=None
+) -> Comparison:
+    _require_organisation(actor, "assurance.compare_record", organisation)
+    if not themes.strip() and not risks.strip():
+        raise ValidationError({"themes": "Record at least one theme or risk."})
+    comparison = Comparison.objects.filter(
+        organisation=organisation, period_start=period.start
+    ).first() or Comparison(organisation=organisation, period_start=period.start)
+    comparison.themes, comparison.risks = themes.strip(), risks.strip()
+    comparison.recorded_by = actor
+    comparison.recorded_at = at or timezone.now()
+    if at:
+        comparison._history_date = at
+    return save_with_reason(comparison, actor=actor, reason="assurance.comparison.recorded")
+
+
+def comparison_raise_action(
+    *,
+    actor: User,
+    comparison: Comparison,
+    title: str,
+    owner: User,
+    due_on: date,
+    service: Service | None = None,
+    measure: str = "",
+    detail: str = "",
+) -> Action:
+    if service is not None and service.organisation_id != comparison.organisation_id:
+        raise ValidationError({"service": "Choose one of your organisation's services."})
+    if measure and measure not in MEASURES:
+        raise ValidationError({"measure": "Choose a measure."})
+    return action_raise(
+        actor=actor,
+        title=title,
+        detail=detail,
+        owner=owner,
+        due_on=due_on,
+        finding_ref=f"assurance.comparison:{comparison.pk}",
+        organisation=comparison.organisation,
+        service=service,
+        measure=measure,
+    )
+
+
+def reliance_record(
+    *,
+    actor: User,
+    organisation: Organisation,
+    quarter: Period,
+    verdict: str,
+    reasons: str,
+    services: dict[int, tuple[str, str]],
+    snapshot: dict,
+    at: datetime | None = None,
+) -> RelianceDecision:
+    """Record the board's decision for a quarter, with the evidence it saw. Once recorded it is
+    frozen: there is one decision a quarter."""
+    _require_organisation(actor, "reliance.decide", organisation)
+    expected = {s["id"] for s in snapshot.get("services", [])}
+    errors = {}
+    if verdict not in Verdict.values:
+        errors["verdict"] = "Choose whether leaders can rely on ECM information overall."
+    if verdict in (Verdict.CAVEATS, Verdict.NO) and not reasons.strip():
+        errors["reasons"] = "Give the board's reasons, and the caveats if there are any."
+    for service_id in expected:
+        service_verdict, service_reasons = services.get(service_id, ("", ""))
+        if service_verdict not in Verdict.values:
+            errors[f"verdict_{service_id}"] = "Choose yes, yes with caveats or no for this service."
+        elif service_verdict != Verdict.YES and not service_reasons.strip():
+            errors[f"reasons_{service_id}"] = "Give the reasons or caveats for this service."
+    if errors:
+        raise ValidationError(errors)
+    at = at or timezone.now()
+    with transaction.atomic():
+        if RelianceDecision.objects.filter(
+            organisation=organisation, quarter_start=quarter.start
+        ).exists():
+            raise ValidationError(
+                f"The board's decision for {quarter.label} is already recorded and cannot change."
+            )
+        decision = RelianceDecision(
+            organisation=organisation,
+            quarter_start=quarter.start,
+            verdict=verdict,
+            reasons=reasons.strip(),
+            snapshot=snapshot,
+            decided_by=actor,
+            decided_at=at,
+        )
+        decision._history_date = at
+        try:
+            with transaction.atomic():
+                save_with_reason(decision, actor=actor, reason="assurance.reliance.decided")
+        except IntegrityError:
+            raise ValidationError(
+                f"The board's decision for {quarter.label} is already recorded and cannot change."
+            ) from None
+        service_map = {
+            s.pk: s for s in Service.objects.filter(organisation=organisation, pk__in=expected)
+        }
+        for service_id in sorted(expected):
+            service_verdict, service_reasons = services[service_id]
+            row = ServiceReliance(
+                decision=decision,
+                service=service_map[service_id],
+                verdict=service_verdict,
+                reasons=service_reasons.strip(),
+            )
+            row._history_date = at
+            save_with_reason(row, actor=actor, reason="assurance.reliance.decided")
+    return decision
+
+
+def can_record_causes(user: User, cycle: ReviewCycle) -> bool:
+    return (
+        cycle.kind == "assurance.trend_review"
+        and not cycle.is_frozen
+        and can_conduct_review(user, cycle)
+        and has_capability_for(user, "reviews.conduct", cycle)
+    )
