@@ -10,6 +10,8 @@ TREND_REVIEW = register_review_kind(
         scope=ScopeKind.SERVICE,
         cadence=Cadence.MONTHLY,
         due_days=10,
+        workspace="assurance:trend_review",
+        workspace_label="Open the trends and record causes",
         description="Registered managers review data quality trends and record whether gaps "
         "relate to training, workload, system configuration or local practice. Data assurance "
         "frameworks, audit findings, manager reviews and governance dashboards are reviewed monthly.",

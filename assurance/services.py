@@ -130,11 +130,13 @@ def import_queue(
     upload,
     file_name: str,
     tolerance_minutes: int = 120,
+    at: datetime | None = None,
 ) -> tuple[EcmImport, bool]:
     """Store an uploaded export and queue its import. Returns (import, queued).
 
     The same file already imported for the same service and month is not imported again: the
-    earlier import is returned with queued False, and nothing changes.
+    earlier import is returned with queued False, and nothing changes. `at` backdates the
+    record and its history (the demo loader); it defaults to now.
     """
     _require(actor, "ecm.import", service)
     if actor.organisation_id != service.organisation_id:
@@ -179,6 +181,9 @@ def import_queue(
         tolerance_minutes=tolerance_minutes,
         uploaded_by=actor,
     )
+    if at is not None:
+        record.created_at = at
+        record._history_date = at
     save_with_reason(record, actor=actor, reason="assurance.import.queued")
     stored = directory / f"import-{record.pk}.csv"
     temporary.rename(stored)
@@ -187,14 +192,16 @@ def import_queue(
     return record, True
 
 
-def import_run(ecm_import: EcmImport) -> EcmImport:
+def import_run(ecm_import: EcmImport, *, at: datetime | None = None) -> EcmImport:
     """Check and load a queued import (the Celery task's body). All or nothing; safe to rerun."""
     with transaction.atomic():
         ecm_import = EcmImport.objects.select_for_update().get(pk=ecm_import.pk)
         if ecm_import.finished:
             return ecm_import
         ecm_import.status = EcmImport.Status.RUNNING
-        ecm_import.started_at = timezone.now()
+        ecm_import.started_at = at or timezone.now()
+        if at is not None:
+            ecm_import._history_date = at
         save_with_reason(ecm_import, actor=None, reason="assurance.import.started")
     period = month_of(ecm_import.period_start)
     key = _progress_key(ecm_import.pk)
@@ -225,17 +232,21 @@ def import_run(ecm_import: EcmImport) -> EcmImport:
             0, "", f"The uploaded file could not be read ({error.strerror}). Upload it again."
         )
         duplicate = None
-    return _import_finish(ecm_import, outcome, duplicate)
+    return _import_finish(ecm_import, outcome, duplicate, at=at)
 
 
 @transaction.atomic
-def _import_finish(ecm_import: EcmImport, outcome: ecm.Outcome, duplicate) -> EcmImport:
+def _import_finish(
+    ecm_import: EcmImport, outcome: ecm.Outcome, duplicate, *, at: datetime | None = None
+) -> EcmImport:
     ecm_import = EcmImport.objects.select_for_update().get(pk=ecm_import.pk)
+    if at is not None:
+        ecm_import._history_date = at
     ecm_import.rows_read = outcome.rows_read
     ecm_import.bytes_read = ecm_import.size_bytes
     ecm_import.problem_count = outcome.problem_count
     ecm_import.problems = [p.as_dict() for p in outcome.problems]
-    ecm_import.finished_at = timezone.now()
+    ecm_import.finished_at = at or timezone.now()
     if outcome.period is not None:
         ecm_import.period_start = outcome.period.start
     if duplicate is not None:
@@ -274,6 +285,7 @@ def import_file(
     path: Path,
     period: Period | None,
     tolerance_minutes: int = 120,
+    at: datetime | None = None,
 ) -> tuple[EcmImport, bool]:
     """Queue and run an import synchronously (the management command)."""
     with open(path, "rb") as handle:
@@ -284,9 +296,10 @@ def import_file(
             upload=handle,
             file_name=path.name,
             tolerance_minutes=tolerance_minutes,
+            at=at,
         )
     if queued:
-        record = import_run(record)
+        record = import_run(record, at=at)
     return record, queued
 
 

@@ -104,7 +104,8 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
         }
     ),
     "assurance.compare_record": frozenset({R.QUALITY_LEAD}),
-    "reliance.view": REVIEWERS - {R.TEAM_LEADER},
+    # The board's decision is about the whole organisation: read by those who work across it.
+    "reliance.view": LEADERS | {R.BOARD_MEMBER},
     "reliance.decide": frozenset({R.BOARD_MEMBER, R.SENIOR_LEADER}),
 }
 

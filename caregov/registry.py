@@ -89,6 +89,9 @@ class ReviewKind:
     cadence: str | dict[str, str | None]
     #: Days after the period ends by which sign-off is due.
     due_days: int = 7
+    #: The app's page for working through a cycle of this kind: a URL name taking the cycle's id.
+    workspace: str | None = None
+    workspace_label: str = ""
 
     def cadence_for(self, phase: str | None) -> str | None:
         if isinstance(self.cadence, str):

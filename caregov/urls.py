@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from caregov.views import accounts, governance, organisation, system
 
@@ -89,6 +89,8 @@ urlpatterns = [
     # Trigger thresholds
     path("settings/triggers/", governance.trigger_list, name="trigger_list"),
     path("settings/triggers/<str:code>/", governance.trigger_edit, name="trigger_edit"),
+    # Apps
+    path("assurance/", include("assurance.urls")),
     # Security
     path("security/events/", organisation.security_event_list, name="security_event_list"),
 ]

@@ -131,7 +131,37 @@ def governance_records(service) -> dict:
         "action": action,
         "meeting": meeting,
         "decision": decision,
+        **assurance_records(service, owner),
     }
+
+
+def assurance_records(service, person) -> dict:
+    """An imported ECM export, a draft audit with one failed check, and a comparison."""
+    from datetime import date
+
+    from assurance.models import Audit, AuditCheck, AuditRecord, Comparison, EcmImport
+
+    org = service.organisation
+    ecm_import = EcmImport.objects.create(
+        organisation=org,
+        service=service,
+        period_start=date(2026, 10, 1),
+        file_name="export.csv",
+        sha256="0" * 64,
+        status=EcmImport.Status.IMPORTED,
+        uploaded_by=person,
+    )
+    audit = Audit.objects.create(
+        organisation=org, service=service, period_start=date(2026, 10, 1), started_by=person
+    )
+    record = AuditRecord.objects.create(audit=audit, position=1, reference="R00001")
+    AuditCheck.objects.create(record=record, measure="completeness", answer="not_met", note="Gap")
+    comparison, _ = Comparison.objects.get_or_create(
+        organisation=org,
+        period_start=date(2026, 10, 1),
+        defaults={"recorded_by": person, "themes": "Late notes"},
+    )
+    return {"ecm_import": ecm_import, "audit": audit, "comparison": comparison}
 
 
 @pytest.fixture

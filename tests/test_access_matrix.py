@@ -97,6 +97,29 @@ OBJECTS: dict[str, Callable[..., dict]] = {
     "trigger_edit": lambda w, r, which: (
         {"code": "caregov.review_overdue"} if which == "own" else None
     ),
+    # Data assurance
+    **{
+        f"assurance:{name}": _record("audit")
+        for name in ("audit_detail", "audit_history", "audit_submit", "audit_correct")
+    },
+    **{
+        f"assurance:{name}": lambda w, r, which: {**_record("audit")(w, r, which), "position": 1}
+        for name in ("audit_record", "audit_check_action")
+    },
+    "assurance:import_detail": _record("ecm_import"),
+    "assurance:import_progress": _record("ecm_import"),
+    "assurance:trend_review": _record("review"),
+    "assurance:compare_action": _record("comparison"),
+    "assurance:service_month": lambda w, r, which: {
+        "pk": (w.own_service(r) if which == "own" else w.other_service(r)).pk,
+        "period": "2026-10",
+    },
+    "assurance:threshold_edit": lambda w, r, which: (
+        {"code": "completeness"} if which == "own" else None
+    ),
+    "assurance:reliance_detail": lambda w, r, which: (
+        {"quarter": "2026-Q3"} if which == "own" else None
+    ),
     "membership_remove": lambda w, r, which: {
         "pk": _person(w, r, which).pk,
         "membership_pk": _person(w, r, which).memberships.first().pk,

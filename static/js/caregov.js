@@ -40,4 +40,87 @@
   window.addEventListener("offline", offline);
   window.addEventListener("online", online);
   if (navigator.onLine === false) offline();
+
+  // Irreversible actions ask once more, saying what becomes frozen.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute("data-confirm");
+    if (question && form.dataset.confirmed !== "1" && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // Charts: Plotly figures rendered from the JSON the page carries; the numbers are in a table too.
+  if (window.Plotly) {
+    document.querySelectorAll("[data-plotly]").forEach(function (node) {
+      var figure = JSON.parse(node.getAttribute("data-plotly"));
+      window.Plotly.newPlot(node, figure.data, figure.layout, { responsive: true, displaylogo: false });
+    });
+  }
+
+  // Import progress: ask the server how far the worker has got, then show the result.
+  var progress = document.querySelector("[data-import-progress]");
+  if (progress) {
+    var text = progress.querySelector("[data-progress-text]");
+    var bar = progress.querySelector("[data-progress-bar]");
+    var poll = function () {
+      fetch(progress.getAttribute("data-import-progress"), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (data.finished) { window.location.reload(); return; }
+          bar.value = data.percent;
+          text.textContent = "Importing: " + data.percent + "% read, " + data.rows + " rows checked so far.";
+          window.setTimeout(poll, 1500);
+        })
+        .catch(function () { window.setTimeout(poll, 5000); });
+    };
+    window.setTimeout(poll, 1000);
+  }
+
+  // Drafts: a form marked data-draft keeps what was entered on this device, so a dropped
+  // connection or a reload loses nothing; it is sent when the connection is back.
+  document.querySelectorAll("form[data-draft]").forEach(function (form) {
+    var key = form.getAttribute("data-draft");
+    var serverSaved = parseInt(form.getAttribute("data-server-saved") || "0", 10) * 1000;
+    var status = form.querySelector("[data-draft-status]");
+    var fields = function () {
+      return Array.prototype.filter.call(form.elements, function (el) {
+        return el.name && el.name !== "csrfmiddlewaretoken" && el.type !== "submit" && el.type !== "hidden";
+      });
+    };
+    var save = function () {
+      var values = {};
+      fields().forEach(function (el) {
+        if (el.type === "radio") { if (el.checked) values[el.name] = el.value; }
+        else values[el.name] = el.value;
+      });
+      try { localStorage.setItem(key, JSON.stringify({ t: Date.now(), values: values })); } catch (e) { return; }
+      if (status) status.textContent = "Saved on this device.";
+    };
+    var stored = null;
+    try { stored = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { stored = null; }
+    var hasErrors = form.querySelector(".field-error");
+    if (stored && stored.t > serverSaved && !hasErrors) {
+      fields().forEach(function (el) {
+        if (!(el.name in stored.values)) return;
+        if (el.type === "radio") el.checked = stored.values[el.name] === el.value;
+        else el.value = stored.values[el.name];
+      });
+      if (status) status.textContent = "Restored what you entered on this device. Save to send it.";
+    } else if (stored) {
+      try { localStorage.removeItem(key); } catch (e) { /* private mode */ }
+    }
+    form.addEventListener("input", save);
+    form.addEventListener("change", save);
+    form.addEventListener("submit", function (event) {
+      save();
+      if (navigator.onLine === false) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        if (status) status.textContent = "You are offline. Your answers are kept on this device and will be sent when the connection is back.";
+        window.addEventListener("online", function () { form.submit(); }, { once: true });
+      }
+    }, true);
+  });
 })();

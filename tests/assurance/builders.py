@@ -92,3 +92,64 @@ def submitted_audit(actor, service, period, answers: dict[str, list[str]], at=No
         services.audit_record_save(actor=actor, record=record, answers=given, at=at)
     audit, _ = services.audit_submit(actor=actor, audit=audit, submission_key=uuid.uuid4(), at=at)
     return audit
+
+
+def row(
+    reference: str,
+    due: str,
+    recorded: str = "",
+    *,
+    outcome: str = "yes",
+    last_review: str = "",
+    review_due: str = "",
+    record_type: str = "Daily note",
+    author_role: str = "Care worker",
+    narrative: str = "240",
+) -> dict:
+    """One export row written out by hand: times as '2026-10-14 08:30' (UK time)."""
+    return {
+        "record_reference": reference,
+        "record_type": record_type,
+        "due_time": due,
+        "recorded_time": recorded,
+        "author_role": author_role,
+        "outcome_recorded": outcome,
+        "last_review_date": last_review,
+        "review_due_date": review_due,
+        "narrative_length": narrative,
+    }
+
+
+def import_bytes(
+    actor, service, data: bytes, period=None, name="export.csv", tolerance_minutes: int = 120
+):
+    """Queue and run an import of raw bytes: returns (import, queued) as import_queue does."""
+    record, queued = services.import_queue(
+        actor=actor,
+        service=service,
+        period=period,
+        upload=io.BytesIO(data),
+        file_name=name,
+        tolerance_minutes=tolerance_minutes,
+    )
+    if queued:
+        record = services.import_run(record)
+    return record, queued
+
+
+def started_audit(actor, service, period, references: list[str] | str):
+    """A draft audit of the given references."""
+    text = references if isinstance(references, str) else "\n".join(references)
+    audit, _ = services.audit_start(
+        actor=actor,
+        service=service,
+        period=period,
+        idempotency_key=uuid.uuid4(),
+        references=text,
+    )
+    return audit
+
+
+def all_met(note: str = "") -> dict[str, tuple[str, str]]:
+    """Answers for one record: every checked measure met."""
+    return dict.fromkeys(CHECKED, ("met", note))

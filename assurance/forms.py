@@ -1,0 +1,329 @@
+"""Forms for data assurance pages. They check shape; the services check the rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from django import forms
+from django.utils import timezone
+
+from assurance.measures import CHECKED, MEASURES
+from assurance.models import AuditCheck, AuditRecord, GapCause, Verdict
+from assurance.services import MAX_AUDIT_RECORDS
+from caregov.cadence import Cadence, parse_month, period_containing
+from caregov.forms import PlainMessagesMixin
+
+
+class MonthField(forms.CharField):
+    """A month typed as 2026-10, or chosen from a month picker."""
+
+    widget = forms.TextInput(
+        attrs={"type": "month", "inputmode": "numeric", "class": "input--month"}
+    )
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        try:
+            return parse_month(value.strip())
+        except (ValueError, TypeError):
+            raise forms.ValidationError("Enter a month like 2026-10.") from None
+
+    def prepare_value(self, value):
+        return value.start.strftime("%Y-%m") if hasattr(value, "start") else value
+
+
+def last_complete_month():
+    return period_containing(Cadence.MONTHLY, timezone.localdate()).previous()
+
+
+def recent_months(count: int = 18) -> list[tuple[str, str]]:
+    month = period_containing(Cadence.MONTHLY, timezone.localdate())
+    choices = []
+    for _ in range(count):
+        choices.append((month.start.strftime("%Y-%m"), month.label))
+        month = month.previous()
+    return choices
+
+
+class ThresholdForm(PlainMessagesMixin, forms.Form):
+    effective_from = MonthField(
+        label="From which month", help_text="This month or a later one. Past months keep theirs."
+    )
+    target = forms.DecimalField(label="Target (%)", min_value=0, max_value=100, decimal_places=1)
+    green_from = forms.DecimalField(
+        label="Green from (%)",
+        min_value=0,
+        max_value=100,
+        decimal_places=1,
+        help_text="A figure at or above this is green.",
+    )
+    amber_from = forms.DecimalField(
+        label="Amber from (%)",
+        min_value=0,
+        max_value=100,
+        decimal_places=1,
+        help_text="A figure at or above this, and below green, is amber. Below it is red.",
+    )
+    reason = forms.CharField(
+        label="Why are the thresholds changing?", widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class ImportForm(PlainMessagesMixin, forms.Form):
+    service = forms.ModelChoiceField(queryset=None, label="Service", empty_label="Choose a service")
+    period = forms.ChoiceField(label="Month the export covers", choices=())
+    tolerance_minutes = forms.IntegerField(
+        label="Timeliness tolerance (minutes)",
+        initial=120,
+        min_value=0,
+        max_value=24 * 60,
+        help_text="A record counts as on time if written no later than this after it was due.",
+    )
+    file = forms.FileField(
+        label="ECM export (CSV)",
+        help_text="The care-record metadata export described in the guide: record references only, "
+        "never names.",
+    )
+
+    def __init__(self, *args, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services
+        self.fields["period"].choices = recent_months()
+        self.fields["period"].initial = last_complete_month().start.strftime("%Y-%m")
+
+    def clean_period(self):
+        return parse_month(self.cleaned_data["period"])
+
+    def clean_file(self):
+        from django.conf import settings
+
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.ECM_IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is larger than {settings.ECM_IMPORT_MAX_BYTES // (1024 * 1024)} MB. "
+                "Export one month for one service at a time."
+            )
+        if not upload.name.lower().endswith((".csv", ".txt")):
+            raise forms.ValidationError("Choose the CSV file the ECM exported (a .csv file).")
+        return upload
+
+
+class AuditStartForm(PlainMessagesMixin, forms.Form):
+    HOW = [
+        ("sample", "Draw a random sample from the latest ECM export"),
+        ("typed", "Type the record references"),
+    ]
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+    service = forms.ModelChoiceField(queryset=None, label="Service", empty_label="Choose a service")
+    period = forms.ChoiceField(label="Month", choices=())
+    how = forms.ChoiceField(
+        label="How to choose the records", choices=HOW, widget=forms.RadioSelect, initial="sample"
+    )
+    sample_size = forms.IntegerField(
+        label="How many records to sample",
+        min_value=1,
+        max_value=MAX_AUDIT_RECORDS,
+        initial=10,
+        required=False,
+    )
+    references = forms.CharField(
+        label="ECM record references",
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 5, "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+        help_text="One per line. Use the ECM reference, never a person's name.",
+    )
+
+    def __init__(self, *args, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services
+        if services.count() == 1:
+            self.fields["service"].initial = services.first().pk
+        self.fields["period"].choices = recent_months(12)
+        self.fields["period"].initial = period_containing(
+            Cadence.MONTHLY, timezone.localdate()
+        ).start.strftime("%Y-%m")
+        self.fields["idempotency_key"].initial = uuid.uuid4()
+
+    def clean_period(self):
+        return parse_month(self.cleaned_data["period"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("how") == "sample" and not data.get("sample_size"):
+            self.add_error("sample_size", "Enter how many records to sample, from 1 to 50.")
+        if data.get("how") == "typed" and not (data.get("references") or "").strip():
+            self.add_error("references", "Enter at least one ECM record reference, one per line.")
+        return data
+
+
+class RecordForm(PlainMessagesMixin, forms.Form):
+    """One record's checks on one screen: a radio group and a short note per measure."""
+
+    correction_made = forms.CharField(
+        label="Correction made (if any)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What was put right in the ECM record.",
+    )
+    corrected_by = forms.CharField(
+        label="Corrected by", required=False, max_length=100, help_text="A role or staff reference."
+    )
+    corrected_on = forms.DateField(
+        label="Corrected on", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    support_need = forms.ChoiceField(
+        label="Staff support needed",
+        required=False,
+        choices=[("", "Not recorded"), *AuditRecord.Need.choices],
+        widget=forms.RadioSelect,
+    )
+    support_staff = forms.CharField(
+        label="Whose support need",
+        required=False,
+        max_length=100,
+        help_text="A role or staff reference, like Night care worker or S-1042. Not a name.",
+    )
+
+    def __init__(self, *args, record: AuditRecord, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.check_fields = []
+        existing = {c.measure: c for c in record.checks.all()}
+        for measure in CHECKED:
+            answer = forms.ChoiceField(
+                label=MEASURES[measure].question,
+                choices=AuditCheck.Answer.choices,
+                widget=forms.RadioSelect(attrs={"class": "radios--inline"}),
+                required=False,
+                help_text=MEASURES[measure].name,
+            )
+            note = forms.CharField(
+                label="Note",
+                required=False,
+                max_length=300,
+                help_text="Say briefly what was wrong (needed for Not met).",
+            )
+            self.fields[f"check_{measure}"] = answer
+            self.fields[f"note_{measure}"] = note
+            if measure in existing and not self.is_bound:
+                self.initial[f"check_{measure}"] = existing[measure].answer
+                self.initial[f"note_{measure}"] = existing[measure].note
+            self.check_fields.append((measure, f"check_{measure}", f"note_{measure}"))
+        if not self.is_bound:
+            self.initial.update(
+                correction_made=record.correction_made,
+                corrected_by=record.corrected_by,
+                corrected_on=record.corrected_on,
+                support_need=record.support_need,
+                support_staff=record.support_staff,
+            )
+
+    def answers(self) -> dict[str, tuple[str, str]]:
+        return {
+            measure: (self.cleaned_data.get(a) or "", self.cleaned_data.get(n) or "")
+            for measure, a, n in self.check_fields
+        }
+
+    def check_rows(self):
+        return [(MEASURES[m], self[a], self[n]) for m, a, n in self.check_fields]
+
+
+class SubmitAuditForm(forms.Form):
+    submission_key = forms.UUIDField(widget=forms.HiddenInput)
+
+
+class CorrectAuditForm(PlainMessagesMixin, forms.Form):
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="What needs correcting?", widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class CheckActionForm(PlainMessagesMixin, forms.Form):
+    owner = forms.ModelChoiceField(queryset=None, label="Owner", empty_label="Choose a person")
+    due_on = forms.DateField(label="Due", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, people, default_owner=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = people
+        self.fields["owner"].initial = default_owner
+        self.fields["due_on"].initial = date.fromordinal(timezone.localdate().toordinal() + 14)
+
+
+class GapCauseForm(PlainMessagesMixin, forms.Form):
+    cause = forms.ChoiceField(
+        label="What does the gap relate to?",
+        choices=GapCause.Cause.choices,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="What you found", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ComparisonForm(PlainMessagesMixin, forms.Form):
+    themes = forms.CharField(
+        label="Themes across services", required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    risks = forms.CharField(label="Risks", required=False, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class ComparisonActionForm(PlainMessagesMixin, forms.Form):
+    title = forms.CharField(label="Improvement action", max_length=250)
+    service = forms.ModelChoiceField(
+        queryset=None, label="Service", required=False, empty_label="Whole organisation"
+    )
+    measure = forms.ChoiceField(label="Measure it should improve", required=False)
+    owner = forms.ModelChoiceField(queryset=None, label="Owner", empty_label="Choose a person")
+    due_on = forms.DateField(label="Due", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, services, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services
+        self.fields["owner"].queryset = people
+        self.fields["measure"].choices = [("", "None in particular")] + [
+            (code, m.name) for code, m in MEASURES.items()
+        ]
+
+
+class RelianceForm(PlainMessagesMixin, forms.Form):
+    verdict = forms.ChoiceField(
+        label="Overall, can leaders rely on ECM information for decisions?",
+        choices=Verdict.choices,
+        widget=forms.RadioSelect,
+    )
+    reasons = forms.CharField(
+        label="The board's reasons and caveats",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.service_fields = []
+        for service in services:
+            self.fields[f"verdict_{service['id']}"] = forms.ChoiceField(
+                label=f"{service['name']}: can leaders rely on its ECM information?",
+                choices=Verdict.choices,
+                widget=forms.RadioSelect(attrs={"class": "radios--inline"}),
+                required=False,
+            )
+            self.fields[f"reasons_{service['id']}"] = forms.CharField(
+                label="Reasons or caveats", required=False, widget=forms.Textarea(attrs={"rows": 2})
+            )
+            self.service_fields.append(
+                (service, f"verdict_{service['id']}", f"reasons_{service['id']}")
+            )
+
+    def service_verdicts(self) -> dict[int, tuple[str, str]]:
+        return {
+            s["id"]: (self.cleaned_data.get(v) or "", self.cleaned_data.get(r) or "")
+            for s, v, r in self.service_fields
+        }
+
+    def service_rows(self):
+        return [(s, self[v], self[r]) for s, v, r in self.service_fields]

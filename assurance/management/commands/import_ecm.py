@@ -1,0 +1,82 @@
+"""python manage.py import_ecm FILE --service CODE [--period 2026-10] [--as EMAIL]"""
+
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from assurance.services import import_file
+from caregov.cadence import parse_month
+from caregov.models import Service, User
+
+
+class Command(BaseCommand):
+    help = "Check and import an ECM export (CSV) for a service. A file with any problem imports nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--service", required=True, help="The service's code, like WILLOW.")
+        parser.add_argument(
+            "--period",
+            help="The month the export covers, like 2026-10. Read from the file if left out.",
+        )
+        parser.add_argument(
+            "--as",
+            dest="as_email",
+            help="Import as this person (default: the service's registered manager).",
+        )
+        parser.add_argument("--tolerance-minutes", type=int, default=120)
+
+    def handle(
+        self, *args, file: Path, service: str, period, as_email, tolerance_minutes, **options
+    ):
+        if not file.is_file():
+            raise CommandError(f"No file at {file}.")
+        target = Service.objects.filter(code__iexact=service).first()
+        if target is None:
+            raise CommandError(f"No service with code {service}.")
+        try:
+            month = parse_month(period) if period else None
+        except (ValueError, TypeError):
+            raise CommandError(f"--period {period} is not a month like 2026-10.") from None
+        actor = (
+            User.objects.filter(email__iexact=as_email).first()
+            if as_email
+            else target.registered_manager
+        )
+        if actor is None:
+            raise CommandError(
+                "Say who is importing with --as EMAIL (the service has no registered manager)."
+            )
+        try:
+            record, queued = import_file(
+                actor=actor,
+                service=target,
+                path=file,
+                period=month,
+                tolerance_minutes=tolerance_minutes,
+            )
+        except PermissionDenied as error:
+            raise CommandError(f"Refused: {error}") from None
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        if not queued:
+            self.stdout.write(
+                f"Already imported for {target.name}, {record.period_label} (import {record.pk}). Nothing changed."
+            )
+            return
+        if record.status != record.Status.IMPORTED:
+            for problem in record.problems:
+                self.stderr.write(f"row {problem['row']}: {problem['message']}")
+            raise CommandError(
+                f"Nothing imported: {record.problem_count} problem(s) in {record.rows_read} rows."
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {record.rows_read} rows for {target.name}, {record.period_label}."
+            )
+        )
+        for measure, figure in record.figures.items():
+            self.stdout.write(
+                f"  {measure}: {figure['value']}% ({figure['numerator']} of {figure['denominator']})"
+            )

@@ -1,0 +1,18 @@
+"""Celery tasks for data assurance: thin, idempotent, acknowledged late."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from assurance.models import EcmImport
+from assurance.services import import_run
+
+
+@shared_task(acks_late=True, name="assurance.import_ecm_export")
+def import_ecm_export(import_id: int) -> str:
+    """Check and load an uploaded ECM export. Running it twice changes nothing."""
+    record = EcmImport.objects.filter(pk=import_id).first()
+    if record is None:
+        return f"No import {import_id}"
+    record = import_run(record)
+    return f"Import {record.pk}: {record.get_status_display()}, {record.rows_read} rows"

@@ -1,0 +1,9 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def get_item(mapping, key):
+    """A value from a dictionary by a key held in a variable (frozen snapshots are plain JSON)."""
+    return (mapping or {}).get(key) or {}

@@ -1,0 +1,37 @@
+from django.urls import path
+
+from assurance import views
+
+app_name = "assurance"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("measures/", views.framework, name="framework"),
+    path("measures/history/", views.threshold_history, name="threshold_history"),
+    path("measures/<str:code>/thresholds/", views.threshold_edit, name="threshold_edit"),
+    path("services/<int:pk>/<str:period>/", views.service_month, name="service_month"),
+    # ECM exports
+    path("imports/", views.import_list, name="import_list"),
+    path("imports/new/", views.import_new, name="import_new"),
+    path("imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/progress/", views.import_progress, name="import_progress"),
+    # Record audits
+    path("audits/", views.audit_list, name="audit_list"),
+    path("audits/new/", views.audit_new, name="audit_new"),
+    path("audits/<int:pk>/", views.audit_detail, name="audit_detail"),
+    path("audits/<int:pk>/history/", views.audit_history, name="audit_history"),
+    path("audits/<int:pk>/records/<int:position>/", views.audit_record, name="audit_record"),
+    path(
+        "audits/<int:pk>/records/<int:position>/action/",
+        views.audit_check_action,
+        name="audit_check_action",
+    ),
+    path("audits/<int:pk>/submit/", views.audit_submit, name="audit_submit"),
+    path("audits/<int:pk>/correct/", views.audit_correct, name="audit_correct"),
+    # Reviews and decisions
+    path("reviews/<int:pk>/", views.trend_review, name="trend_review"),
+    path("compare/", views.compare, name="compare"),
+    path("compare/<int:pk>/actions/new/", views.compare_action, name="compare_action"),
+    path("reliance/", views.reliance_list, name="reliance_list"),
+    path("reliance/<str:quarter>/", views.reliance_detail, name="reliance_detail"),
+]

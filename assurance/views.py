@@ -1,0 +1,899 @@
+"""Data assurance pages: the framework, figures per service and month, ECM imports, record audits
+on a tablet, the monthly trend review, the cross-service comparison and the board's reliance
+decision. Each view declares its capability; records outside the user's services answer 404."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from assurance import charts, selectors, services
+from assurance.filters import AuditFilter, ImportFilter
+from assurance.forms import (
+    AuditStartForm,
+    CheckActionForm,
+    ComparisonActionForm,
+    ComparisonForm,
+    CorrectAuditForm,
+    GapCauseForm,
+    ImportForm,
+    RecordForm,
+    RelianceForm,
+    SubmitAuditForm,
+    ThresholdForm,
+    last_complete_month,
+)
+from assurance.measures import MEASURES, Rating, Source
+from assurance.models import (
+    Audit,
+    AuditAgreement,
+    AuditRecord,
+    Comparison,
+    EcmImport,
+    RelianceDecision,
+    ThresholdVersion,
+)
+from assurance.tasks import import_ecm_export
+from caregov import access
+from caregov import selectors as kernel_selectors
+from caregov.access import requires
+from caregov.cadence import Cadence, parse_month, parse_quarter, period_containing
+from caregov.forms import apply_validation_error
+from caregov.history import history_entries
+from caregov.models import Action, Service
+from caregov.services.governance import can_conduct_review
+from caregov.views.lists import filtered_page
+
+TREND_MONTHS = 6
+
+
+def _month_from(request, default=None):
+    text = request.GET.get("period", "")
+    if text:
+        try:
+            return parse_month(text)
+        except (ValueError, TypeError):
+            messages.error(
+                request, f"“{text}” is not a month like 2026-10; showing the last complete month."
+            )
+    return default or last_complete_month()
+
+
+def _service(request, pk: int, capability: str) -> Service:
+    return get_object_or_404(access.services_where(request.user, capability), pk=pk)
+
+
+# Overview and framework ------------------------------------------------------------------------
+
+
+@requires("assurance.view")
+def overview(request):
+    month = _month_from(request)
+    service_list = list(
+        access.services_where(request.user, "assurance.view")
+        .filter(is_active=True)
+        .order_by("name")
+    )
+    months = selectors.months_back(month, TREND_MONTHS)
+    rows = []
+    table = None
+    if service_list:
+        table = selectors.FigureTable(request.user.organisation, service_list, months)
+        for service in service_list:
+            rows.append(
+                {
+                    "service": service,
+                    "figures": [table.figure(service.pk, month.start, code) for code in MEASURES],
+                }
+            )
+    user = request.user
+    return render(
+        request,
+        "assurance/overview.html",
+        {
+            "month": month,
+            "previous": month.previous(),
+            "next": month.next() if month.next().start <= timezone.localdate() else None,
+            "measures": list(MEASURES.values()),
+            "rows": rows,
+            "escalations": selectors.open_assurance_escalations(
+                organisation=user.organisation, services=service_list
+            )[:20]
+            if access.has_capability(user, "escalations.view")
+            else [],
+            "can_import": access.has_capability(user, "ecm.import"),
+            "can_audit": access.has_capability(user, "audits.conduct"),
+            "can_compare": bool(access.organisation_ids_where(user, "assurance.compare")),
+            "can_reliance": bool(access.organisation_ids_where(user, "reliance.view")),
+        },
+    )
+
+
+@requires("assurance.view")
+def framework(request):
+    book = selectors.ThresholdBook(request.user.organisation)
+    today = timezone.localdate()
+    measures = []
+    for code, measure in MEASURES.items():
+        measures.append(
+            {
+                "measure": measure,
+                "now": book.in_force(code, today.replace(day=1)),
+                "versions": list(reversed(book.versions.get(code, []))),
+            }
+        )
+    return render(
+        request,
+        "assurance/framework.html",
+        {
+            "measures": measures,
+            "can_configure": bool(
+                access.organisation_ids_where(request.user, "measures.configure")
+            ),
+        },
+    )
+
+
+@requires("measures.configure")
+@require_http_methods(["GET", "POST"])
+def threshold_edit(request, code: str):
+    organisation = access.own_organisation_where(request, "measures.configure")
+    if code not in MEASURES:
+        raise Http404
+    measure = MEASURES[code]
+    current = selectors.ThresholdBook(organisation).in_force(
+        code, timezone.localdate().replace(day=1)
+    )
+    form = ThresholdForm(
+        request.POST or None,
+        initial={
+            "effective_from": timezone.localdate().strftime("%Y-%m"),
+            "target": current.target,
+            "green_from": current.green_from,
+            "amber_from": current.amber_from,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.threshold_version_save(
+                actor=request.user,
+                organisation=organisation,
+                measure=code,
+                effective_from=data["effective_from"].start,
+                target=data["target"],
+                green_from=data["green_from"],
+                amber_from=data["amber_from"],
+                reason=data["reason"],
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"New thresholds for {measure.name} apply from {data['effective_from'].label}. "
+                "Earlier months keep the thresholds they were judged by.",
+            )
+            return redirect("assurance:framework")
+    return render(
+        request,
+        "caregov/simple_form.html",
+        {
+            "form": form,
+            "heading": f"Change the thresholds for {measure.name}",
+            "lead": f"{measure.definition} {measure.scoring}",
+            "button": "Save thresholds",
+            "back_url": reverse("assurance:framework"),
+        },
+    )
+
+
+@requires("assurance.view")
+def threshold_history(request):
+    versions = ThresholdVersion.objects.filter(organisation=request.user.organisation)
+    entries = []
+    for version in versions:
+        for entry in history_entries(version):
+            entries.append((version, entry))
+    entries.sort(key=lambda pair: pair[1].when, reverse=True)
+    return render(request, "assurance/threshold_history.html", {"entries": entries})
+
+
+# Figures for one service and month -------------------------------------------------------------
+
+
+@requires("assurance.view")
+def service_month(request, pk: int, period: str):
+    service = _service(request, pk, "assurance.view")
+    try:
+        month = parse_month(period)
+    except (ValueError, TypeError):
+        raise Http404 from None
+    months = selectors.months_back(month, 12)
+    table = selectors.FigureTable(service.organisation, [service], months)
+    measures = []
+    for code, measure in MEASURES.items():
+        judged = table.figure(service.pk, month.start, code)
+        audited = (
+            table.figure(service.pk, month.start, code, Source.AUDIT)
+            if measure.source == Source.ECM
+            else None
+        )
+        measures.append(
+            {
+                "measure": measure,
+                "figure": judged,
+                "audited": audited,
+                "trend": table.trend(service.pk, code),
+            }
+        )
+    reliability = table.figure(service.pk, month.start, "dashboard_reliability")
+    tolerance = _divergence_tolerance(service.organisation)
+    divergence = reliability.detail.get("divergence")
+    audits = selectors.audit_list(user=request.user).filter(
+        service=service, period_start=month.start
+    )
+    can_see_imports = access.has_capability(request.user, "ecm.import", service)
+    return render(
+        request,
+        "assurance/service_month.html",
+        {
+            "service": service,
+            "month": month,
+            "previous": month.previous(),
+            "next": month.next() if month.next().start <= timezone.localdate() else None,
+            "measures": measures,
+            "months": months,
+            "reliability": reliability,
+            "reliability_tolerance": tolerance,
+            "divergent": divergence is not None and Decimal(divergence) >= Decimal(str(tolerance)),
+            "audits": audits,
+            "imports": EcmImport.objects.filter(service=service, period_start=month.start)
+            if can_see_imports
+            else [],
+            "agreements": AuditAgreement.objects.filter(service=service, period_start=month.start),
+            "chart": charts.trend_chart(service.name, measures, months),
+        },
+    )
+
+
+def _divergence_tolerance(organisation):
+    from assurance.triggers import UnreliableReports
+    from caregov.engine import thresholds_for
+
+    values, _ = thresholds_for(organisation, UnreliableReports())
+    return values["divergence_points"]
+
+
+# ECM imports -----------------------------------------------------------------------------------
+
+
+@requires("ecm.import")
+def import_list(request):
+    filterset = ImportFilter(
+        request.GET,
+        queryset=selectors.import_list(user=request.user),
+        request=request,
+    )
+    return render(request, "assurance/import_list.html", filtered_page(request, filterset))
+
+
+@requires("ecm.import")
+@require_http_methods(["GET", "POST"])
+def import_new(request):
+    service_choices = (
+        access.services_where(request.user, "ecm.import")
+        .filter(organisation=request.user.organisation, is_active=True)
+        .order_by("name")
+    )
+    form = ImportForm(request.POST or None, request.FILES or None, services=service_choices)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            record, queued = services.import_queue(
+                actor=request.user,
+                service=data["service"],
+                period=data["period"],
+                upload=data["file"],
+                file_name=data["file"].name,
+                tolerance_minutes=data["tolerance_minutes"],
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            if queued:
+                transaction.on_commit(lambda: import_ecm_export.delay(record.pk))
+                messages.success(request, f"{record.file_name} uploaded. Checking every row now.")
+            else:
+                messages.info(
+                    request,
+                    f"This file was already imported for {record.service.name}, "
+                    f"{record.period_label}. Nothing changed.",
+                )
+            return redirect(record)
+    return render(request, "assurance/import_form.html", {"form": form})
+
+
+def _import(request, pk: int) -> EcmImport:
+    return get_object_or_404(selectors.import_list(user=request.user), pk=pk)
+
+
+@requires("ecm.import")
+def import_detail(request, pk: int):
+    record = _import(request, pk)
+    bytes_read, rows = services.import_progress(record)
+    return render(
+        request,
+        "assurance/import_detail.html",
+        {
+            "record": record,
+            "rows_so_far": rows,
+            "percent": record.progress_percent
+            if record.finished
+            else min(99, int(100 * bytes_read / record.size_bytes) if record.size_bytes else 0),
+            "figures": [
+                (MEASURES[code], values)
+                for code, values in record.figures.items()
+                if code in MEASURES
+            ],
+        },
+    )
+
+
+@requires("ecm.import")
+def import_progress(request, pk: int):
+    record = _import(request, pk)
+    bytes_read, rows = services.import_progress(record)
+    percent = (
+        100
+        if record.finished
+        else (min(99, int(100 * bytes_read / record.size_bytes)) if record.size_bytes else 0)
+    )
+    return JsonResponse(
+        {"status": record.status, "finished": record.finished, "percent": percent, "rows": rows}
+    )
+
+
+# Audits ----------------------------------------------------------------------------------------
+
+
+@requires("audits.view")
+def audit_list(request):
+    filterset = AuditFilter(
+        request.GET, queryset=selectors.audit_list(user=request.user), request=request
+    )
+    context = filtered_page(request, filterset)
+    context["can_audit"] = access.has_capability(request.user, "audits.conduct")
+    return render(request, "assurance/audit_list.html", context)
+
+
+@requires("audits.conduct")
+@require_http_methods(["GET", "POST"])
+def audit_new(request):
+    service_choices = (
+        access.services_where(request.user, "audits.conduct")
+        .filter(is_active=True, organisation=request.user.organisation)
+        .order_by("name")
+    )
+    form = AuditStartForm(request.POST or None, services=service_choices)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            audit, created = services.audit_start(
+                actor=request.user,
+                service=data["service"],
+                period=data["period"],
+                idempotency_key=data["idempotency_key"],
+                references=data["references"] if data["how"] == "typed" else "",
+                sample_size=data["sample_size"] if data["how"] == "sample" else None,
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            if audit.started_by_id != request.user.pk or audit.service_id != data["service"].pk:
+                raise PermissionDenied
+            if created:
+                messages.success(
+                    request, f"Audit started for {audit.service.name}, {audit.period_label}."
+                )
+            return redirect("assurance:audit_record", pk=audit.pk, position=1)
+    return render(request, "assurance/audit_start.html", {"form": form})
+
+
+def _audit(request, pk: int, capability: str = "audits.view") -> Audit:
+    return get_object_or_404(selectors.audit_list(user=request.user, capability=capability), pk=pk)
+
+
+@requires("audits.view")
+def audit_detail(request, pk: int):
+    audit = _audit(request, pk)
+    records = list(audit.records.prefetch_related("checks"))
+    can_conduct = access.has_capability(request.user, "audits.conduct", audit.service)
+    unanswered = [r for r in records if not r.is_answered]
+    for record in records:
+        record.check_map = {c.measure: c for c in record.checks.all()}
+    rows = [
+        (record, [record.check_map.get(code) for code in MEASURES if MEASURES[code].question])
+        for record in records
+    ]
+    return render(
+        request,
+        "assurance/audit_detail.html",
+        {
+            "audit": audit,
+            "rows": rows,
+            "questions": [m for m in MEASURES.values() if m.question],
+            "unanswered": unanswered,
+            "can_conduct": can_conduct,
+            "submit_form": SubmitAuditForm(initial={"submission_key": uuid.uuid4()}),
+            "correct_form": CorrectAuditForm(initial={"idempotency_key": uuid.uuid4()}),
+            "corrections": audit.corrections.all(),
+            "actions": Action.objects.filter(
+                finding_ref__startswith=f"assurance.audit:{audit.pk}:"
+            ).select_related("owner"),
+        },
+    )
+
+
+@requires("audits.view")
+def audit_history(request, pk: int):
+    audit = _audit(request, pk)
+    entries = history_entries(audit)
+    return render(
+        request,
+        "caregov/history.html",
+        {
+            "object": audit,
+            "title": f"History of audit {audit.pk}",
+            "entries": entries,
+            "breadcrumbs": [
+                ("Audits", "assurance:audit_list", None),
+                (str(audit), None, audit.get_absolute_url()),
+            ],
+            "related": [],
+        },
+    )
+
+
+@requires("audits.conduct")
+@require_http_methods(["GET", "POST"])
+def audit_record(request, pk: int, position: int):
+    audit = _audit(request, pk, "audits.conduct")
+    record = get_object_or_404(AuditRecord.objects.filter(audit=audit), position=position)
+    if audit.is_frozen:
+        return redirect(audit)
+    total = audit.records.count()
+    form = RecordForm(request.POST or None, record=record)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.audit_record_save(
+                actor=request.user,
+                record=record,
+                answers=form.answers(),
+                correction_made=data["correction_made"],
+                corrected_by=data["corrected_by"],
+                corrected_on=data["corrected_on"],
+                support_staff=data["support_staff"],
+                support_need=data["support_need"],
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            if request.POST.get("then") == "action":
+                return redirect("assurance:audit_check_action", pk=audit.pk, position=position)
+            if position < total:
+                return redirect("assurance:audit_record", pk=audit.pk, position=position + 1)
+            messages.success(
+                request, "Every record checked. Review the answers and submit the audit."
+            )
+            return redirect(audit)
+    return render(
+        request,
+        "assurance/audit_record.html",
+        {
+            "audit": audit,
+            "record": record,
+            "form": form,
+            "position": position,
+            "total": total,
+            "previous": position - 1 if position > 1 else None,
+            "draft_key": f"caregov-audit-{audit.pk}-record-{record.pk}",
+            "actions": Action.objects.filter(
+                finding_ref=f"assurance.audit:{audit.pk}:{record.reference}"
+            ),
+        },
+    )
+
+
+@requires("audits.conduct")
+@require_http_methods(["GET", "POST"])
+def audit_check_action(request, pk: int, position: int):
+    """Raise an action from this record's failed checks: owner and due date are filled in."""
+    audit = _audit(request, pk, "audits.conduct")
+    record = get_object_or_404(AuditRecord.objects.filter(audit=audit), position=position)
+    failed = [c for c in record.checks.all() if c.answer == "not_met"]
+    if not failed:
+        messages.info(
+            request, "Nothing on this record was marked Not met, so there is nothing to act on."
+        )
+        return redirect("assurance:audit_record", pk=audit.pk, position=position)
+    people = kernel_selectors.people_for_assignment(
+        organisation=audit.organisation, service=audit.service
+    )
+    form = CheckActionForm(
+        request.POST or None, people=people, default_owner=audit.service.registered_manager_id
+    )
+    if request.method == "POST" and form.is_valid():
+        measure = request.POST.get("measure", failed[0].measure)
+        try:
+            action = services.audit_raise_action(
+                actor=request.user,
+                record=record,
+                measure=measure,
+                owner=form.cleaned_data["owner"],
+                due_on=form.cleaned_data["due_on"],
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(
+                request, f"Action raised for {action.owner}, due {action.due_on:%-d %b %Y}."
+            )
+            back = "assurance:audit_record" if not audit.is_frozen else None
+            if back:
+                return redirect(back, pk=audit.pk, position=position)
+            return redirect(audit)
+    return render(
+        request,
+        "assurance/audit_action.html",
+        {"audit": audit, "record": record, "failed": failed, "form": form, "position": position},
+    )
+
+
+@requires("audits.conduct")
+@require_http_methods(["GET", "POST"])
+def audit_submit(request, pk: int):
+    audit = _audit(request, pk, "audits.conduct")
+    if request.method == "GET":
+        return render(
+            request,
+            "assurance/audit_submit.html",
+            {
+                "audit": audit,
+                "form": SubmitAuditForm(initial={"submission_key": uuid.uuid4()}),
+                "unanswered": audit.records.filter(saved_at__isnull=True).count(),
+            },
+        )
+    form = SubmitAuditForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "The submission could not be read. Reload the page and submit again."
+        )
+        return redirect(audit)
+    try:
+        audit, now = services.audit_submit(
+            actor=request.user, audit=audit, submission_key=form.cleaned_data["submission_key"]
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(audit)
+    if now:
+        messages.success(
+            request,
+            f"Audit submitted for {audit.service.name}, {audit.period_label}. It is now locked.",
+        )
+    else:
+        messages.info(request, "This audit was already submitted; your repeat changed nothing.")
+    return redirect(audit)
+
+
+@requires("audits.conduct")
+@require_http_methods(["GET", "POST"])
+def audit_correct(request, pk: int):
+    audit = _audit(request, pk, "audits.conduct")
+    form = CorrectAuditForm(request.POST or None, initial={"idempotency_key": uuid.uuid4()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            correction, _ = services.audit_correct(
+                actor=request.user,
+                audit=audit,
+                reason=form.cleaned_data["reason"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(
+                request, f"Correction started. It replaces audit {audit.pk} once submitted."
+            )
+            return redirect("assurance:audit_record", pk=correction.pk, position=1)
+    return render(
+        request,
+        "caregov/simple_form.html",
+        {
+            "form": form,
+            "heading": f"Correct audit {audit.pk}: {audit.service.name}, {audit.period_label}",
+            "lead": "A correction is a new, linked entry holding a copy of the answers. The submitted "
+            "audit stays as it was; once the correction is submitted it replaces it in the figures.",
+            "button": "Start a correction",
+            "back_url": audit.get_absolute_url(),
+        },
+    )
+
+
+# Monthly trend review --------------------------------------------------------------------------
+
+
+@requires("reviews.view")
+@require_http_methods(["GET", "POST"])
+def trend_review(request, pk: int):
+    cycle = get_object_or_404(
+        kernel_selectors.review_list(user=request.user).filter(kind="assurance.trend_review"), pk=pk
+    )
+    month = period_containing(Cadence.MONTHLY, cycle.period_start)
+    months = selectors.months_back(month, TREND_MONTHS)
+    table = selectors.FigureTable(cycle.organisation, [cycle.service], months)
+    causes = {g.measure: g for g in cycle.gap_causes.select_related("recorded_by")}
+    can_record = services.can_record_causes(request.user, cycle) and access.has_capability(
+        request.user, "reviews.conduct"
+    )
+    forms_by_measure = {}
+    if request.method == "POST":
+        if not can_record:
+            raise PermissionDenied
+        code = request.POST.get("measure", "")
+        if code not in MEASURES:
+            raise Http404
+        form = GapCauseForm(request.POST, prefix=code)
+        if form.is_valid():
+            try:
+                services.gap_cause_save(
+                    actor=request.user,
+                    cycle=cycle,
+                    measure=code,
+                    cause=form.cleaned_data["cause"],
+                    note=form.cleaned_data["note"],
+                )
+            except ValidationError as error:
+                apply_validation_error(form, error)
+            else:
+                messages.success(request, f"Cause recorded for {MEASURES[code].name}.")
+                return redirect("assurance:trend_review", pk=cycle.pk)
+        forms_by_measure[code] = form
+    rows = []
+    for code, measure in MEASURES.items():
+        trend = table.trend(cycle.service_id, code)
+        current = trend[-1]
+        gap = current.rating in (Rating.RED, Rating.AMBER)
+        form = forms_by_measure.get(code)
+        if form is None and gap and can_record:
+            given = causes.get(code)
+            form = GapCauseForm(
+                prefix=code,
+                initial={"cause": given.cause, "note": given.note} if given else None,
+            )
+        rows.append(
+            {
+                "measure": measure,
+                "trend": trend,
+                "current": current,
+                "gap": gap,
+                "cause": causes.get(code),
+                "form": form,
+            }
+        )
+    return render(
+        request,
+        "assurance/trend_review.html",
+        {
+            "cycle": cycle,
+            "month": month,
+            "months": months,
+            "rows": rows,
+            "can_record": can_record,
+            "can_conduct": can_conduct_review(request.user, cycle),
+            "chart": charts.trend_chart(
+                cycle.service.name,
+                [{"measure": r["measure"], "trend": r["trend"]} for r in rows],
+                months,
+            ),
+        },
+    )
+
+
+# Cross-service comparison ----------------------------------------------------------------------
+
+
+@requires("assurance.compare")
+@require_http_methods(["GET", "POST"])
+def compare(request):
+    organisation = access.own_organisation_where(request, "assurance.compare")
+    month = _month_from(request)
+    try:
+        count = max(1, min(24, int(request.GET.get("months", TREND_MONTHS))))
+    except ValueError:
+        count = TREND_MONTHS
+    months = selectors.months_back(month, count)
+    service_list = list(
+        Service.objects.filter(organisation=organisation, is_active=True).order_by("name")
+    )
+    table = selectors.FigureTable(organisation, service_list, months)
+    comparison = Comparison.objects.filter(
+        organisation=organisation, period_start=month.start
+    ).first()
+    can_record = organisation.pk in access.organisation_ids_where(
+        request.user, "assurance.compare_record"
+    )
+    form = ComparisonForm(
+        request.POST or None,
+        initial={"themes": comparison.themes, "risks": comparison.risks} if comparison else None,
+    )
+    if request.method == "POST":
+        if not can_record:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                comparison = services.comparison_save(
+                    actor=request.user,
+                    organisation=organisation,
+                    period=month,
+                    themes=form.cleaned_data["themes"],
+                    risks=form.cleaned_data["risks"],
+                )
+            except ValidationError as error:
+                apply_validation_error(form, error)
+            else:
+                messages.success(request, f"Themes and risks recorded for {month.label}.")
+                return redirect(comparison)
+    grid = [
+        {"service": s, "figures": [table.figure(s.pk, month.start, code) for code in MEASURES]}
+        for s in service_list
+    ]
+    overall = [table.combined([s.pk for s in service_list], [month], code) for code in MEASURES]
+    return render(
+        request,
+        "assurance/compare.html",
+        {
+            "month": month,
+            "months": months,
+            "count": count,
+            "previous": month.previous(),
+            "next": month.next() if month.next().start <= timezone.localdate() else None,
+            "measures": list(MEASURES.values()),
+            "grid": grid,
+            "overall": overall,
+            "comparison": comparison,
+            "form": form if can_record else None,
+            "actions": Action.objects.filter(
+                finding_ref=f"assurance.comparison:{comparison.pk}"
+            ).select_related("owner", "service")
+            if comparison
+            else [],
+            "can_raise": can_record and comparison is not None,
+            "chart": charts.comparison_chart(grid, list(MEASURES.values()), month),
+        },
+    )
+
+
+@requires("assurance.compare_record")
+@require_http_methods(["GET", "POST"])
+def compare_action(request, pk: int):
+    organisation = access.own_organisation_where(request, "assurance.compare_record")
+    comparison = get_object_or_404(Comparison, pk=pk, organisation=organisation)
+    form = ComparisonActionForm(
+        request.POST or None,
+        services=Service.objects.filter(organisation=organisation, is_active=True).order_by("name"),
+        people=kernel_selectors.people_for_assignment(organisation=organisation),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            action = services.comparison_raise_action(
+                actor=request.user,
+                comparison=comparison,
+                title=data["title"],
+                owner=data["owner"],
+                due_on=data["due_on"],
+                service=data["service"],
+                measure=data["measure"],
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, f"Improvement action raised for {action.owner}.")
+            return redirect(comparison)
+    return render(
+        request,
+        "caregov/simple_form.html",
+        {
+            "form": form,
+            "heading": f"Raise an improvement action: {comparison}",
+            "button": "Raise action",
+            "back_url": comparison.get_absolute_url(),
+        },
+    )
+
+
+# Board reliance --------------------------------------------------------------------------------
+
+
+@requires("reliance.view")
+def reliance_list(request):
+    organisation = access.own_organisation_where(request, "reliance.view")
+    decided = {
+        d.quarter_start: d for d in RelianceDecision.objects.filter(organisation=organisation)
+    }
+    quarter = period_containing(Cadence.QUARTERLY, timezone.localdate())
+    quarters = []
+    for _ in range(8):
+        key = f"{quarter.start.year}-Q{(quarter.start.month - 1) // 3 + 1}"
+        quarters.append({"period": quarter, "key": key, "decision": decided.get(quarter.start)})
+        quarter = quarter.previous()
+    return render(request, "assurance/reliance_list.html", {"quarters": quarters})
+
+
+@requires("reliance.view")
+@require_http_methods(["GET", "POST"])
+def reliance_detail(request, quarter: str):
+    organisation = access.own_organisation_where(request, "reliance.view")
+    try:
+        period = parse_quarter(quarter)
+    except (ValueError, TypeError):
+        raise Http404 from None
+    decision = (
+        RelianceDecision.objects.filter(organisation=organisation, quarter_start=period.start)
+        .prefetch_related("services__service")
+        .first()
+    )
+    can_decide = decision is None and organisation.pk in access.organisation_ids_where(
+        request.user, "reliance.decide"
+    )
+    snapshot = (
+        decision.snapshot
+        if decision
+        else selectors.reliance_snapshot(organisation=organisation, quarter=period)
+    )
+    form = None
+    if can_decide:
+        form = RelianceForm(request.POST or None, services=snapshot["services"])
+        if request.method == "POST" and form.is_valid():
+            try:
+                decision = services.reliance_record(
+                    actor=request.user,
+                    organisation=organisation,
+                    quarter=period,
+                    verdict=form.cleaned_data["verdict"],
+                    reasons=form.cleaned_data["reasons"],
+                    services=form.service_verdicts(),
+                    snapshot=snapshot,
+                )
+            except ValidationError as error:
+                apply_validation_error(form, error)
+            else:
+                messages.success(
+                    request, f"The board's decision for {period.label} is recorded and frozen."
+                )
+                return redirect(decision)
+    elif request.method == "POST":
+        raise PermissionDenied
+    return render(
+        request,
+        "assurance/reliance_detail.html",
+        {
+            "period": period,
+            "decision": decision,
+            "snapshot": snapshot,
+            "measures": list(MEASURES.values()),
+            "form": form,
+        },
+    )
