@@ -55,6 +55,7 @@ def comparison_figure(grid: list[dict], measures, month) -> go.Figure:
     amber threshold drawn as a marker."""
     fig = go.Figure()
     names = [m.name for m in measures]
+    grid = [row for row in grid if any(f.value is not None for f in row["figures"])]
     for i, row in enumerate(grid):
         fig.add_trace(
             go.Bar(

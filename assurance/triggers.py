@@ -246,11 +246,12 @@ class LackOfImprovement(MonthlyDataTrigger):
                 service__in=[s.service for s in scopes],
                 status=Action.Status.DONE,
             )
-            .exclude(measure="")
+            .filter(measure__in=list(MEASURES))
             .filter(completed_at__gte=before.starts_at, completed_at__lt=after.ends_at)
             | Action.objects.filter(
                 organisation=scopes[0].organisation,
                 service__in=[s.service for s in scopes],
+                measure__in=list(MEASURES),
                 effectiveness=Action.Effect.NOT_IMPROVED,
                 effectiveness_checked_at__gte=after.starts_at,
                 effectiveness_checked_at__lt=after.ends_at,

@@ -26,7 +26,13 @@ def navigation(request):
     current = request.path
     for label, url_name, capability in [MENU[0], *menu_items, *MENU[1:]]:
         if access.has_capability(user, capability):
-            url = reverse(url_name)
-            active = current == url if url == "/" else current.startswith(url)
-            items.append({"label": label, "url": url, "active": active})
+            items.append({"label": label, "url": reverse(url_name), "active": False})
+    # The entry whose address is the longest start of this page's is the one you are in.
+    matches = [
+        i
+        for i in items
+        if (current == i["url"] if i["url"] == "/" else current.startswith(i["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True
     return {"nav_items": items, "read_only": access.is_read_only(user)}

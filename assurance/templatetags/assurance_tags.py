@@ -7,3 +7,11 @@ register = template.Library()
 def get_item(mapping, key):
     """A value from a dictionary by a key held in a variable (frozen snapshots are plain JSON)."""
     return (mapping or {}).get(key) or {}
+
+
+@register.filter
+def index(sequence, position):
+    try:
+        return sequence[position]
+    except (IndexError, TypeError):
+        return None
