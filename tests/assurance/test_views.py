@@ -1,0 +1,309 @@
+"""What people see and can do on the data assurance pages, through the real views."""
+
+import io
+import uuid
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from assurance.models import (
+    Audit,
+    EcmImport,
+    EcmRecord,
+    GapCause,
+    RelianceDecision,
+    ThresholdVersion,
+)
+from caregov.access import Role
+from caregov.services import governance as gov
+from tests.assurance.builders import import_rows, month, rows, submitted_audit
+
+
+def _login(client, world, role):
+    client.force_login(world.user(role))
+    return world.user(role)
+
+
+def test_a_team_leader_sees_only_their_services_audits(client, world):
+    submitted_audit(
+        world.user(Role.QUALITY_LEAD), world.service_b, month(2026, 10), {"completeness": ["met"]}
+    )
+    _login(client, world, Role.TEAM_LEADER)
+    page = client.get(reverse("assurance:audit_list")).content.decode()
+    assert "Willow House" in page
+    assert "Beech Court" not in page
+    other = Audit.objects.filter(service=world.service_b).first()
+    assert client.get(reverse("assurance:audit_detail", args=[other.pk])).status_code == 404
+
+
+def test_a_commissioner_sees_audits_only_at_the_service_they_commission_and_cannot_start_one(
+    client, world
+):
+    submitted_audit(
+        world.user(Role.QUALITY_LEAD), world.service_b, month(2026, 10), {"completeness": ["met"]}
+    )
+    _login(client, world, Role.COMMISSIONER)
+    page = client.get(reverse("assurance:audit_list")).content.decode()
+    assert "Willow House" in page and "Beech Court" not in page
+    before = Audit.objects.count()
+    response = client.post(
+        reverse("assurance:audit_new"),
+        {
+            "idempotency_key": uuid.uuid4(),
+            "service": world.service_a.pk,
+            "period": "2026-10",
+            "how": "typed",
+            "references": "R1",
+        },
+    )
+    assert response.status_code == 403
+    assert Audit.objects.count() == before
+
+
+def _start(client, world, key, references="R00001\nR00002"):
+    return client.post(
+        reverse("assurance:audit_new"),
+        {
+            "idempotency_key": key,
+            "service": world.service_a.pk,
+            "period": "2026-10",
+            "how": "typed",
+            "references": references,
+            "sample_size": "",
+        },
+    )
+
+
+def test_starting_the_same_audit_twice_makes_one_audit(client, world):
+    _login(client, world, Role.TEAM_LEADER)
+    before = Audit.objects.count()
+    key = uuid.uuid4()
+    first = _start(client, world, key)
+    second = _start(client, world, key)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Audit.objects.count() == before + 1
+
+
+def _answer_all(client, audit, answer="met"):
+    for record in audit.records.order_by("position"):
+        data = {
+            f"check_{m}": answer
+            for m in (
+                "completeness",
+                "timeliness",
+                "outcome_evidence",
+                "review_compliance",
+                "narrative_quality",
+            )
+        }
+        response = client.post(
+            reverse("assurance:audit_record", args=[audit.pk, record.position]), data
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+
+
+def test_submitting_twice_submits_once_and_says_so(client, world):
+    _login(client, world, Role.TEAM_LEADER)
+    _start(client, world, uuid.uuid4())
+    audit = Audit.objects.filter(
+        service=world.service_a, started_by=world.user(Role.TEAM_LEADER)
+    ).latest("pk")
+    _answer_all(client, audit)
+    key = str(uuid.uuid4())
+    url = reverse("assurance:audit_submit", args=[audit.pk])
+    client.post(url, {"submission_key": key})
+    repeat = client.post(url, {"submission_key": key}, follow=True)
+    assert "already submitted; your repeat changed nothing" in repeat.content.decode()
+    audit.refresh_from_db()
+    assert audit.status == Audit.Status.SUBMITTED
+    assert audit.history.filter(history_change_reason="assurance.audit.submitted").count() == 1
+
+
+def test_a_not_met_answer_without_a_note_keeps_the_answers_and_asks_for_one(client, world):
+    _login(client, world, Role.TEAM_LEADER)
+    _start(client, world, uuid.uuid4())
+    audit = Audit.objects.filter(started_by=world.user(Role.TEAM_LEADER)).latest("pk")
+    data = {
+        f"check_{m}": "met"
+        for m in ("completeness", "timeliness", "outcome_evidence", "review_compliance")
+    }
+    data["check_narrative_quality"] = "not_met"
+    response = client.post(reverse("assurance:audit_record", args=[audit.pk, 1]), data)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Say briefly what was wrong." in page
+    assert (
+        'value="not_met" required id="id_check_narrative_quality_1" checked' in page
+        or "checked" in page
+    )
+    assert not audit.records.get(position=1).checks.exists()
+
+
+def test_a_failed_check_raises_an_action_with_owner_and_due_date_filled_in(client, world):
+    user = _login(client, world, Role.TEAM_LEADER)
+    _start(client, world, uuid.uuid4())
+    audit = Audit.objects.filter(started_by=user).latest("pk")
+    data = {
+        f"check_{m}": "met"
+        for m in ("completeness", "timeliness", "outcome_evidence", "review_compliance")
+    }
+    data.update(
+        check_narrative_quality="not_met", note_narrative_quality="One word only", then="action"
+    )
+    response = client.post(reverse("assurance:audit_record", args=[audit.pk, 1]), data)
+    assert response["Location"] == reverse("assurance:audit_check_action", args=[audit.pk, 1])
+    form = client.get(response["Location"])
+    owner = form.context["form"]["owner"].value()
+    due = form.context["form"]["due_on"].value()
+    client.post(
+        response["Location"],
+        {
+            "owner": owner or world.user(Role.REGISTERED_MANAGER).pk,
+            "due_on": due,
+            "measure": "narrative_quality",
+        },
+    )
+    action = gov.Action.objects.get(finding_ref=f"assurance.audit:{audit.pk}:R00001")
+    assert action.measure == "narrative_quality"
+    assert action.service == world.service_a
+
+
+def test_uploading_for_a_service_you_cannot_import_for_saves_nothing(client, world):
+    _login(client, world, Role.REGISTERED_MANAGER)
+    upload = io.BytesIO(b"record_reference\n")
+    upload.name = "export.csv"
+    before = EcmImport.objects.count()
+    response = client.post(
+        reverse("assurance:import_new"),
+        {
+            "service": world.service_b.pk,
+            "period": "2026-10",
+            "tolerance_minutes": 120,
+            "file": upload,
+        },
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert EcmImport.objects.count() == before
+
+
+def test_an_upload_is_imported_by_the_task_and_the_page_shows_the_figures(
+    client, world, django_capture_on_commit_callbacks
+):
+    from assurance.ecm import export_rows
+
+    _login(client, world, Role.REGISTERED_MANAGER)
+    upload = io.BytesIO(export_rows(rows(20, recorded=18)).encode())
+    upload.name = "willow-october.csv"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("assurance:import_new"),
+            {
+                "service": world.service_a.pk,
+                "period": "2026-10",
+                "tolerance_minutes": 120,
+                "file": upload,
+            },
+        )
+    page = client.get(response["Location"]).content.decode()
+    assert "Imported: 20 rows read, no problems." in page
+    assert "90.0%" in page  # completeness: 18 of 20
+    record = EcmImport.objects.get(file_name="willow-october.csv")
+    progress = client.get(reverse("assurance:import_progress", args=[record.pk])).json()
+    assert progress == {"status": "imported", "finished": True, "percent": 100, "rows": 20}
+    assert EcmRecord.objects.filter(ecm_import=record).count() == 20
+
+
+def test_the_registered_manager_records_gap_causes_until_the_review_is_signed_off(client, world):
+    manager = _login(client, world, Role.REGISTERED_MANAGER)
+    import_rows(manager, world.service_a, rows(10, recorded=5))  # completeness 50%: red
+    cycle = world.record("review", world.service_a)
+    url = reverse("assurance:trend_review", args=[cycle.pk])
+    page = client.get(url).content.decode()
+    assert "Record completeness: Red: 50.0%, target 98%" in page
+    client.post(
+        url,
+        {
+            "measure": "completeness",
+            "completeness-cause": "training",
+            "completeness-note": "New starters",
+        },
+    )
+    assert GapCause.objects.get(review_cycle=cycle, measure="completeness").cause == "training"
+    gov.review_sign_off(actor=manager, cycle=cycle, decision="Training booked", minutes="Reviewed")
+    response = client.post(url, {"measure": "completeness", "completeness-cause": "workload"})
+    assert response.status_code == 403
+    assert GapCause.objects.get(review_cycle=cycle, measure="completeness").cause == "training"
+
+
+def test_the_board_records_reliance_once_with_the_evidence_frozen(client, world):
+    board = _login(client, world, Role.BOARD_MEMBER)
+    import_rows(
+        world.user(Role.REGISTERED_MANAGER), world.service_a, rows(10, start=date(2026, 8, 1))
+    )
+    url = reverse("assurance:reliance_detail", args=["2026-Q3"])
+    page = client.get(url)
+    services = page.context["snapshot"]["services"]
+    data = {"verdict": "caveats", "reasons": "Narrative not yet audited at Beech Court"}
+    for s in services:
+        data[f"verdict_{s['id']}"] = "yes"
+    response = client.post(url, data)
+    assert response.status_code == 302
+    decision = RelianceDecision.objects.get(organisation=world.org)
+    assert decision.decided_by == board
+    willow = next(s for s in decision.snapshot["services"] if s["name"] == "Willow House")
+    assert willow["figures"]["completeness"]["value"] == "100.0"
+    # Later data does not change what the board saw, and a second decision is refused.
+    import_rows(
+        world.user(Role.REGISTERED_MANAGER),
+        world.service_a,
+        rows(10, recorded=1, start=date(2026, 9, 1), prefix="S"),
+    )
+    decision.refresh_from_db()
+    assert (
+        next(s for s in decision.snapshot["services"] if s["name"] == "Willow House")["figures"][
+            "completeness"
+        ]["value"]
+        == "100.0"
+    )
+    assert client.post(url, data).status_code == 403
+    assert RelianceDecision.objects.count() == 1
+
+
+def test_a_data_quality_lead_sets_thresholds_from_this_month_and_not_for_the_past(client, world):
+    _login(client, world, Role.DATA_QUALITY_LEAD)
+    url = reverse("assurance:threshold_edit", args=["timeliness"])
+    past = client.post(
+        url,
+        {
+            "effective_from": "2020-01",
+            "target": 95,
+            "green_from": 90,
+            "amber_from": 75,
+            "reason": "Tighter",
+        },
+    )
+    assert "past months keep the thresholds they were judged by" in past.content.decode()
+    assert not ThresholdVersion.objects.exists()
+    from django.utils import timezone
+
+    this_month = timezone.localdate().strftime("%Y-%m")
+    client.post(
+        url,
+        {
+            "effective_from": this_month,
+            "target": 95,
+            "green_from": 92,
+            "amber_from": 80,
+            "reason": "Tighter",
+        },
+    )
+    assert ThresholdVersion.objects.get().green_from == 92
+
+
+@pytest.mark.parametrize("role", [Role.TEAM_LEADER, Role.REGISTERED_MANAGER, Role.COMMISSIONER])
+def test_service_roles_cannot_open_the_cross_service_comparison(client, world, role):
+    _login(client, world, role)
+    assert client.get(reverse("assurance:compare")).status_code == 403
