@@ -83,3 +83,37 @@ def test_a_worker_runs_the_scheduler_task_from_the_broker(worker):
         .period_start.isoformat()
         == "2026-11-01"
     )
+
+
+def test_a_worker_imports_an_uploaded_ecm_export(worker):
+    import io
+
+    from assurance.ecm import export_rows
+    from assurance.models import EcmImport, MeasureResult
+    from assurance.services import import_queue
+    from assurance.tasks import import_ecm_export
+    from caregov.access import Role
+    from tests.assurance.builders import month, rows
+    from tests.factories import person_with_role
+
+    service = ServiceFactory()
+    manager = person_with_role(Role.REGISTERED_MANAGER, service=service)
+    record, queued = import_queue(
+        actor=manager,
+        service=service,
+        period=month(2026, 10),
+        upload=io.BytesIO(export_rows(rows(500, recorded=450)).encode()),
+        file_name="october.csv",
+    )
+    assert queued
+    import_ecm_export.apply_async(args=[record.pk], queue=worker)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        record.refresh_from_db()
+        if record.finished:
+            break
+        time.sleep(0.5)
+    assert record.status == EcmImport.Status.IMPORTED, record.problems
+    assert record.rows_read == 500
+    completeness = MeasureResult.objects.get(service=service, measure="completeness", source="ecm")
+    assert (completeness.numerator, completeness.denominator) == (450, 500)
