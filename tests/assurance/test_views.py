@@ -307,3 +307,32 @@ def test_a_data_quality_lead_sets_thresholds_from_this_month_and_not_for_the_pas
 def test_service_roles_cannot_open_the_cross_service_comparison(client, world, role):
     _login(client, world, role)
     assert client.get(reverse("assurance:compare")).status_code == 403
+
+
+def test_the_comparison_reads_the_same_number_of_queries_for_more_services_and_months(
+    client, world
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import ServiceFactory
+
+    manager = world.user(Role.REGISTERED_MANAGER)
+    _login(client, world, Role.QUALITY_LEAD)
+
+    def count(months):
+        with CaptureQueriesContext(connection) as queries:
+            assert (
+                client.get(
+                    reverse("assurance:compare"), {"period": "2026-10", "months": months}
+                ).status_code
+                == 200
+            )
+        return len(queries)
+
+    import_rows(manager, world.service_a, rows(10))
+    few = count(3)
+    for n in range(4):
+        ServiceFactory(organisation=world.org, name=f"Extra {n}", code=f"EXTRA{n}")
+    many = count(24)
+    assert many == few
