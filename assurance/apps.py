@@ -8,8 +8,17 @@ class AssuranceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from assurance import reviews, triggers  # noqa: F401  (register with the kernel)
-        from caregov.registry import register_menu_item
+        from assurance import demo, reviews, triggers  # noqa: F401  (register with the kernel)
+        from caregov.registry import DemoBuilder, register_demo_builder, register_menu_item
+
+        register_demo_builder(
+            DemoBuilder(
+                "assurance",
+                before_replay=demo.build_assurance_history,
+                after_replay=demo.build_assurance_reviews,
+                delete=demo.delete_assurance_history,
+            )
+        )
 
         register_menu_item("Data assurance", "assurance:overview", "assurance.view")
         register_menu_item("Audits", "assurance:audit_list", "audits.view")

@@ -34,7 +34,8 @@ def latest_import(service: Service | int, period_start: date) -> EcmImport | Non
         EcmImport.objects.filter(
             service=service, period_start=period_start, status=EcmImport.Status.IMPORTED
         )
-        .order_by("-finished_at", "-pk")
+        # NULLS LAST so that PostgreSQL and SQLite agree (PostgreSQL puts nulls first).
+        .order_by(F("finished_at").desc(nulls_last=True), "-pk")
         .first()
     )
 
@@ -161,6 +162,10 @@ def agreements(audit_ids: list[int]) -> list[dict]:
 @transaction.atomic
 def recompute_service_month(service: Service, period_start: date) -> list[MeasureResult]:
     """Rewrite the figures for one service and month from its latest export and current audits."""
+    # One rewrite of a service's figures at a time, each reading what the one before committed:
+    # two audits submitted at once would otherwise both insert the same rows, or the later would
+    # overwrite the figures with a count that leaves the other audit out.
+    Service.objects.select_for_update().filter(pk=getattr(service, "pk", service)).exists()
     now = timezone.now()
     ecm_import = latest_import(service, period_start)
     audit_ids = list(current_audits(service, period_start).values_list("pk", flat=True))

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from assurance import ecm
@@ -185,7 +186,8 @@ def import_queue(
         record.created_at = at
         record._history_date = at
     save_with_reason(record, actor=actor, reason="assurance.import.queued")
-    stored = directory / f"import-{record.pk}.csv"
+    # Unique beyond this database: test workers and demo resets share the directory.
+    stored = directory / f"import-{record.pk}-{uuid.uuid4().hex[:12]}.csv"
     temporary.rename(stored)
     record.stored_path = str(stored)
     save_with_reason(record, actor=actor, reason="assurance.import.queued")
@@ -331,6 +333,7 @@ def audit_start(
     the same start (same key) answers with the audit the first made: returns (audit, created)."""
     existing = Audit.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
+        _require(actor, "audits.conduct", existing.service)
         return existing, False
     _require(actor, "audits.conduct", service)
     errors = {}
@@ -338,7 +341,7 @@ def audit_start(
     if sample_size:
         ecm_import = latest_import(service, period.start) or (
             EcmImport.objects.filter(service=service, status=EcmImport.Status.IMPORTED)
-            .order_by("-period_start", "-finished_at")
+            .order_by("-period_start", F("finished_at").desc(nulls_last=True))
             .first()
         )
         if ecm_import is None:
@@ -467,11 +470,11 @@ def audit_submit(
     returns (audit, submitted_now)."""
     with transaction.atomic():
         audit = _lock_audit(audit)
+        _require(actor, "audits.conduct", audit.service)
         if audit.is_frozen:
             if audit.submission_key == submission_key:
                 return audit, False
             raise ValidationError("This audit was already submitted. It is locked.")
-        _require(actor, "audits.conduct", audit.service)
         unanswered = [r.position for r in audit.records.filter(saved_at__isnull=True)]
         if unanswered:
             raise ValidationError(
@@ -506,6 +509,7 @@ def audit_correct(
     which replaces it in the figures once submitted. The original stays as it was."""
     existing = Audit.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
+        _require(actor, "audits.conduct", existing.service)
         return existing, False
     audit = _lock_audit(audit)
     _require(actor, "audits.conduct", audit.service)
@@ -513,6 +517,11 @@ def audit_correct(
         raise ValidationError("Only a submitted audit can be corrected; change this one directly.")
     if audit.corrections.filter(status=Audit.Status.DRAFT).exists():
         raise ValidationError("A correction of this audit is already in progress.")
+    if audit.corrections.filter(status=Audit.Status.SUBMITTED).exists():
+        # Two submitted corrections of one audit would both count in the figures.
+        raise ValidationError(
+            "This audit has already been corrected. Correct the latest correction instead."
+        )
     if not reason.strip():
         raise ValidationError({"reason": "Say what needs correcting."})
     now = timezone.now()

@@ -136,6 +136,29 @@ triggers = _Registry()
 menu_items: list[tuple[str, str, str]] = []
 
 
+@dataclass(frozen=True)
+class DemoBuilder:
+    """How an app adds to the demo provider, without the kernel importing it.
+
+    before_replay(organisation, rng=, start=, end=, people=) runs before the scheduler is replayed
+    (records the replayed triggers should see); after_replay(organisation, rng=, today=, people=)
+    after it (work inside the review cycles the replay opened); delete(organisation) on --reset.
+    """
+
+    code: str
+    before_replay: Callable | None = None
+    after_replay: Callable | None = None
+    delete: Callable | None = None
+
+
+demo_builders = _Registry()
+
+
+def register_demo_builder(builder: DemoBuilder) -> DemoBuilder:
+    demo_builders.add(builder.code, builder)
+    return builder
+
+
 def register_menu_item(label: str, url_name: str, capability: str) -> None:
     if (label, url_name, capability) not in menu_items:
         menu_items.append((label, url_name, capability))

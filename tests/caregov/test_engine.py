@@ -32,6 +32,7 @@ IMPROVEMENT = "champions.improvement_review"
 TREND = "assurance.trend_review"
 WORKFLOWS = "workflows.quarterly_review"
 ROADMAP = "roadmap.quarterly_review"
+RELIANCE = "assurance.board_reliance"
 
 #: What a service reviews in each implementation phase, in the seeds' words.
 SERVICE_REVIEWS = {
@@ -44,7 +45,11 @@ SERVICE_REVIEWS = {
     Service.Phase.PLANNING: [(TREND, Cadence.MONTHLY)],
 }
 #: What the organisation as a whole reviews.
-ORGANISATION_REVIEWS = [(WORKFLOWS, Cadence.QUARTERLY), (ROADMAP, Cadence.QUARTERLY)]
+ORGANISATION_REVIEWS = [
+    (RELIANCE, Cadence.QUARTERLY),
+    (WORKFLOWS, Cadence.QUARTERLY),
+    (ROADMAP, Cadence.QUARTERLY),
+]
 
 JUNE_3 = datetime(2026, 6, 3, 12, 0, tzinfo=LONDON)
 
@@ -137,6 +142,7 @@ def test_each_phase_gets_its_own_reviews(provider):
     assert kinds(provider.planning) == [(TREND, Cadence.MONTHLY)]
     whole = ReviewCycle.objects.filter(organisation=provider.org, service__isnull=True)
     assert sorted(whole.values_list("kind", "body")) == [
+        (RELIANCE, Body.BOARD),
         (ROADMAP, Body.BOARD),
         (WORKFLOWS, Body.SENIOR_LEADERSHIP_TEAM),
     ]
@@ -223,8 +229,8 @@ def test_every_six_hours_through_2026_opens_every_period_once_and_nothing_else(p
     starts = {c: {period_containing(c, day).start for day in days} for c in Cadence}
     assert [len(starts[c]) for c in Cadence] == [53, 27, 12, 4]
     assert opened_cycles(provider.org) == expected_cycles(provider, starts)
-    # weekly adoption 53 + fortnightly improvement 27 + monthly: 4 services x 12 + quarterly 2 x 4
-    assert ReviewCycle.objects.count() == 53 + 27 + 48 + 8
+    # weekly adoption 53 + fortnightly improvement 27 + monthly: 4 services x 12 + quarterly 3 x 4
+    assert ReviewCycle.objects.count() == 53 + 27 + 48 + 12
 
 
 def test_moving_from_rollout_to_stabilised_switches_the_improvement_review_to_monthly(provider):
@@ -581,7 +587,7 @@ def test_the_command_runs_for_a_uk_time_in_the_repeated_hour_and_prints_a_summar
     out = StringIO()
     call_command("run_review_cycles", "--at", "2026-10-25T01:30", stdout=out)
     assert out.getvalue().strip() == (
-        "25 Oct 2026 01:30: 8 review cycles opened, 0 escalations raised, "
+        "25 Oct 2026 01:30: 9 review cycles opened, 0 escalations raised, "
         "0 escalated further, 0 resolved automatically"
     )
     opened = set(ReviewCycle.objects.values_list("opened_at", flat=True))
@@ -590,8 +596,8 @@ def test_the_command_runs_for_a_uk_time_in_the_repeated_hour_and_prints_a_summar
 
 def test_the_beat_task_opens_due_cycles(provider):
     summary = run_governance_scheduler.delay("2026-06-03T12:00:00+01:00").get()
-    assert "8 review cycles opened" in summary
-    assert ReviewCycle.objects.filter(organisation=provider.org).count() == 8
+    assert "9 review cycles opened" in summary
+    assert ReviewCycle.objects.filter(organisation=provider.org).count() == 9
     run_governance_scheduler.delay().get()  # beat passes no moment: it runs for now
     today = timezone.localdate()
     current = ReviewCycle.objects.filter(kind=TREND, period_start__lte=today, period_end__gte=today)

@@ -203,8 +203,12 @@ class Command(BaseCommand):
 
 def delete_demo(organisation: Organisation) -> None:
     from caregov.models import Action, Decision, Escalation, Meeting, ReviewCycle, TriggerSetting
+    from caregov.registry import demo_builders
 
     people = User.objects.filter(organisation=organisation)
+    for builder in demo_builders.all():
+        if builder.delete:
+            builder.delete(organisation)
     Action.objects.filter(organisation=organisation).delete()
     Decision.objects.filter(meeting__organisation=organisation).delete()
     Meeting.objects.filter(organisation=organisation).delete()
@@ -219,6 +223,8 @@ def delete_demo(organisation: Organisation) -> None:
 
 
 def build_demo(*, services: int, months: int, seed: int) -> Organisation:
+    from caregov.registry import demo_builders
+
     rng = random.Random(seed)
     now = timezone.now()
     start = now - timedelta(days=months * 30 + 14)
@@ -275,12 +281,18 @@ def build_demo(*, services: int, months: int, seed: int) -> Organisation:
         created_at=start,
     )
 
+    people = {
+        "quality_lead": logins[f"quality@{DOMAIN}"],
+        "board": logins[f"board@{DOMAIN}"],
+        "services": {},
+    }
     for index, service in enumerate(created):
         manager = (
             logins[f"manager@{DOMAIN}"]
             if index == 0
             else person(f"manager.{service.code.lower()}@{DOMAIN}", "Registered manager")
         )
+        team_leader = logins[f"teamleader@{DOMAIN}"]
         if index:
             membership_give(
                 actor=admin, user=manager, role=Role.REGISTERED_MANAGER, service=service
@@ -296,10 +308,25 @@ def build_demo(*, services: int, months: int, seed: int) -> Organisation:
                 membership_give(
                     actor=admin, user=member, role=role, service=service, created_at=start
                 )
+                if role == Role.TEAM_LEADER:
+                    team_leader = member
+        people["services"][service.pk] = {"manager": manager, "team_leader": team_leader}
         service.registered_manager = manager
         service._history_date = start + timedelta(days=1)
         save_with_reason(service, actor=admin, reason="caregov.service.updated")
         _walk_phases(service, rng=rng, start=start, now=now, index=index, actor=admin)
+    # Apps' records first (ECM exports and audits), so the replayed scheduler raises their
+    # escalations on the days they would have fired; then the work inside the replayed cycles.
+    app_rng = random.Random(rng.getrandbits(64))
+    for builder in demo_builders.all():
+        if builder.before_replay:
+            builder.before_replay(
+                organisation,
+                rng=app_rng,
+                start=timezone.localdate(start),
+                end=timezone.localdate(now),
+                people=people,
+            )
     build_governance_history(
         organisation,
         start=timezone.localdate(start),
@@ -307,6 +334,11 @@ def build_demo(*, services: int, months: int, seed: int) -> Organisation:
         rng=rng,
         story_service=created[0],
     )
+    for builder in demo_builders.all():
+        if builder.after_replay:
+            builder.after_replay(
+                organisation, rng=app_rng, today=timezone.localdate(now), people=people
+            )
     return organisation
 
 
