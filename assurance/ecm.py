@@ -1,19 +1,26 @@
 """Reading an ECM export: check every row, load the good file in one transaction, or nothing.
 
-The file is read as a stream of lines, so memory does not grow with its length. Each row is
-checked as it is read; while the file is still clean its rows go straight to the database (COPY on
-PostgreSQL, batched inserts elsewhere). After the first problem nothing more is written, the rest
-of the file is still checked so that every problem is reported, and the transaction is rolled back.
-Duplicate references are found by the database once the rows are in, so no reference set is held
-in memory. The format is described in docs/ecm-export.md.
+The file is read a block at a time and split into lines, so memory does not grow with its length.
+Each row is checked as it is read; while the file is still clean its rows go straight to the
+database (COPY on PostgreSQL, batched inserts elsewhere). After the first problem nothing more is
+written, the rest of the file is still checked so that every problem is reported, and the
+transaction is rolled back. Duplicate references are found by the database once the rows are in,
+so no reference set is held in memory. The format is described in docs/ecm-export.md.
+
+Speed (see docs/benchmarks-assurance.md): every row is still checked in full, but an export
+repeats the same few thousand due times and dates, so each distinct text is parsed once and the
+answer reused from a small cache that is emptied when it fills. On PostgreSQL the checked rows are
+written as COPY text lines, many at a time, rather than converted value by value.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import chain
 
 from django.db import connection
 
@@ -37,6 +44,21 @@ YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
 MAX_PROBLEMS_KEPT = 1000
 BATCH = 5000
+#: Bytes read from the file at a time; lines are split out of each block.
+READ_SIZE = 1 << 18
+#: Checked rows sent to COPY in one write.
+COPY_LINES = 2000
+#: Distinct date and time texts remembered per column; a cache is emptied when it holds this many.
+CACHE_SIZE = 4096
+#: The largest narrative_length the database column holds.
+MAX_NARRATIVE_LENGTH = 2**31 - 1
+_ANSWERS = {**dict.fromkeys(YES, True), **dict.fromkeys(NO, False)}
+#: Joins a row's cells for the quick scans below; a cell holding it only costs the careful check.
+_SEP = "\x1f"
+_F1, _F2, _F3, _F4 = (_SEP + start for start in FORMULA_STARTS)
+_TEXT_COLUMNS = ("record_reference", "record_type", "author_role")
+_UNSEEN = object()
+_NULL = "\\N"
 
 
 @dataclass
@@ -66,27 +88,87 @@ class Outcome:
         return self.problem_count == 0
 
 
-def _lines(stream: Iterable[bytes], outcome: Outcome, progress: Callable[[int, int], None]):
-    """Decode each physical line on its own, so a wrong encoding is reported with its row."""
-    read = 0
-    for number, raw in enumerate(stream, start=1):
-        read += len(raw)
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
+def _lines(
+    stream: Iterable[bytes], outcome: Outcome, progress: Callable[[int, int], None]
+) -> Iterator[str]:
+    """The file's physical lines as text, each ending at (and keeping) its b"\\n"."""
+    return chain.from_iterable(_line_blocks(stream, outcome, progress))
+
+
+def _chunks(stream: Iterable[bytes]) -> Iterator[bytes]:
+    read = getattr(stream, "read", None)
+    if read is not None:
+        return iter(lambda: read(READ_SIZE), b"")
+    return iter(stream)
+
+
+def _split(data, newline):
+    """Lines of bytes or text split at `newline` only, keeping it (as a binary file iterates)."""
+    parts = data.split(newline)
+    last = parts.pop()
+    lines = [part + newline for part in parts]
+    if last:
+        lines.append(last)
+    return lines
+
+
+def _line_blocks(stream: Iterable[bytes], outcome: Outcome, progress) -> Iterator[Iterable[str]]:
+    """Blocks of lines, decoded a block at a time. A block that is not all UTF-8 is decoded line by
+    line as it is read, so a wrong encoding is reported with its row, in row order."""
+    read = 0  # bytes of the lines handed out
+    numbered = 0  # lines handed out
+    pending: list[bytes] = []  # what follows the last line end seen
+    first = True
+    for chunk in chain(_chunks(stream), [None]):
+        if chunk is None:  # the end: a last line without a line end
+            data = b"".join(pending)
+            if not data:
+                break
+        else:
+            cut = chunk.rfind(b"\n") + 1
+            if not cut:
+                pending.append(chunk)
+                continue
+            data = b"".join([*pending, chunk[:cut]]) if pending else chunk[:cut]
+            pending = [chunk[cut:]] if cut < len(chunk) else []
+        read += len(data)
+        if first:
+            first = False
+            if data.startswith(b"\xef\xbb\xbf"):
+                data = data[3:]
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            outcome.add(
-                number,
-                "",
-                f"Row {number} is not UTF-8 text (byte {error.start + 1} cannot be read). "
-                "Export the file again as CSV UTF-8.",
-            )
-            text = raw.decode("utf-8", errors="replace")
-        if number % BATCH == 0:
-            progress(read, outcome.rows_read)
-        yield text
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raws = _split(data, b"\n")
+            yield _decode_each(raws, numbered, outcome)
+            numbered += len(raws)
+        else:
+            lines = text.splitlines(True)
+            if len(lines) != text.count("\n") + (not text.endswith("\n")):
+                # A line break other than \n (a lone \r, a form feed...) stays inside its line.
+                lines = _split(text, "\n")
+            yield lines
+            numbered += len(lines)
+        progress(read, outcome.rows_read)
     progress(read, outcome.rows_read)
+
+
+def _decode_each(raws: list[bytes], numbered: int, outcome: Outcome) -> Iterator[str]:
+    for number, raw in enumerate(raws, start=numbered + 1):
+        yield _decode(raw, number, outcome)
+
+
+def _decode(raw: bytes, number: int, outcome: Outcome) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        outcome.add(
+            number,
+            "",
+            f"Row {number} is not UTF-8 text (byte {error.start + 1} cannot be read). "
+            "Export the file again as CSV UTF-8.",
+        )
+        return raw.decode("utf-8", errors="replace")
 
 
 def _moment(text: str) -> datetime:
@@ -96,17 +178,50 @@ def _moment(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _utc(text: str) -> datetime:
+    """A time written for COPY, back as a UTC datetime."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _escape(text: str) -> str:
+    """A value for COPY's text format."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
 class RowChecker:
-    """Turns one CSV row into database values, noting every problem with its row number."""
+    """Turns one CSV row into database values, noting every problem with its row number.
+
+    `check` gives the values as a tuple; `line` gives the same row as a line for COPY (text
+    format) after `line_prefix` (the import's id and a tab). Both run the same checks.
+    """
 
     def __init__(self, header: list[str], outcome: Outcome, period: Period | None):
         self.index = {name: header.index(name) for name in COLUMNS}
         self.width = len(header)
         self.outcome = outcome
         self.period = period
+        self.line_prefix = ""
+        #: Where each of COLUMNS is in the row, when the header has them in another order.
+        self._order = None if header == COLUMNS else list(self.index.values())
+        #: Per column, text -> (UTC datetime or None, the time as COPY text, its London day), or
+        #: None when it cannot be read. The datetime is worked out when needed (see _utc).
+        self._due_times: dict[str, tuple | None] = {}
+        self._recorded_times: dict[str, tuple | None] = {}
+        #: "2026-10-14" -> (the date, its one UTC offset as "+01:00"), or None when the day is not
+        #: a plain one (a clock change, an offset in seconds, or not a date at all).
+        self._local_days: dict[str, tuple | None] = {}
+        #: Text -> (date, ISO text), or None: unreadable.
+        self._days: dict[str, tuple | None] = {}
 
     def check(self, row_number: int, cells: list[str]) -> tuple | None:
-        add = self.outcome.add
+        return self._check(row_number, cells, False)
+
+    def line(self, row_number: int, cells: list[str]) -> str | None:
+        return self._check(row_number, cells, True)
+
+    def _check(self, row_number: int, cells: list[str], as_line: bool):
+        outcome = self.outcome
+        add = outcome.add
         if len(cells) != self.width:
             add(
                 row_number,
@@ -114,116 +229,246 @@ class RowChecker:
                 f"Row {row_number} has {len(cells)} cells; every row needs {self.width}.",
             )
             return None
-        problems_before = self.outcome.problem_count
-        for name, i in self.index.items():
-            if cells[i].startswith(FORMULA_STARTS):
-                add(
-                    row_number,
-                    name,
-                    f"{name} starts with '{cells[i][0]}', which a spreadsheet would run as a "
-                    "formula. Remove it.",
-                )
-        if self.outcome.problem_count > problems_before:
+        if self._order is not None:
+            cells = [cells[i] for i in self._order]
+        joined = _SEP.join(cells)
+        if (
+            joined.startswith(FORMULA_STARTS)
+            or _F1 in joined
+            or _F2 in joined
+            or _F3 in joined
+            or _F4 in joined
+        ) and self._formulas(row_number, cells):
             return None
-        get = {name: cells[i].strip() for name, i in self.index.items()}
+        special = (
+            "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined or "\x00" in joined
+        )
+        problems_before = outcome.problem_count
+        (
+            reference,
+            record_type,
+            due_text,
+            recorded_text,
+            author_role,
+            outcome_text,
+            last_text,
+            review_text,
+            narrative,
+        ) = map(str.strip, cells)
 
-        reference = get["record_reference"]
         if not reference:
             add(row_number, "record_reference", "record_reference is empty.")
         elif len(reference) > 64:
             add(row_number, "record_reference", "record_reference is longer than 64 characters.")
-        record_type = get["record_type"]
         if not record_type:
             add(row_number, "record_type", "record_type is empty.")
         elif len(record_type) > 60:
             add(row_number, "record_type", "record_type is longer than 60 characters.")
-        author_role = get["author_role"]
         if len(author_role) > 60:
             add(row_number, "author_role", "author_role is longer than 60 characters.")
+        if special and "\x00" in joined:
+            for name, text in zip(
+                _TEXT_COLUMNS, (reference, record_type, author_role), strict=True
+            ):
+                if "\x00" in text:
+                    add(
+                        row_number,
+                        name,
+                        f"{name} holds a NUL character (byte 0), which cannot be stored. "
+                        "Export the file again as CSV UTF-8.",
+                    )
 
-        due_at = self._moment(row_number, "due_time", get["due_time"], required=True)
-        recorded_at = self._moment(row_number, "recorded_time", get["recorded_time"])
-        if due_at is not None:
-            due_day = due_at.astimezone(LONDON).date()
+        if due_text:
+            due = self._due_times.get(due_text, _UNSEEN)
+            if due is _UNSEEN:
+                due = self._read_moment(due_text, self._due_times)
+            if due is None:
+                add(row_number, "due_time", _not_a_moment("due_time", due_text))
+        else:
+            due = None
+            add(row_number, "due_time", "due_time is empty.")
+        recorded = None
+        if recorded_text:
+            recorded = self._recorded_times.get(recorded_text, _UNSEEN)
+            if recorded is _UNSEEN:
+                recorded = self._read_moment(recorded_text, self._recorded_times)
+            if recorded is None:
+                add(row_number, "recorded_time", _not_a_moment("recorded_time", recorded_text))
+        if due is not None:
+            due_day = due[2]
             if self.period is None:
                 from caregov.cadence import Cadence, period_containing
 
-                self.period = self.outcome.period = period_containing(Cadence.MONTHLY, due_day)
-            elif not self.period.contains(due_day):
+                try:
+                    self.period = outcome.period = period_containing(Cadence.MONTHLY, due_day)
+                except ValueError:  # December 9999: a month with no end to hold
+                    add(row_number, "due_time", _not_a_moment("due_time", due_text))
+            elif not self.period.start <= due_day <= self.period.end:
                 add(
                     row_number,
                     "due_time",
-                    f"due_time {get['due_time']} is outside {self.period.label}, the month "
+                    f"due_time {due_text} is outside {self.period.label}, the month "
                     "this export is for.",
                 )
 
-        outcome_text = get["outcome_recorded"].lower()
-        outcome_recorded = None
-        if outcome_text in YES:
-            outcome_recorded = True
-        elif outcome_text in NO:
-            outcome_recorded = False
-        else:
+        answer = _ANSWERS.get(outcome_text.lower())
+        if answer is None:
             add(
                 row_number,
                 "outcome_recorded",
-                f"outcome_recorded must be yes or no, not '{get['outcome_recorded']}'.",
+                f"outcome_recorded must be yes or no, not '{outcome_text}'.",
             )
 
-        last_review = self._date(row_number, "last_review_date", get["last_review_date"])
-        review_due = self._date(row_number, "review_due_date", get["review_due_date"])
+        days = self._days
+        last_review = None
+        if last_text:
+            last_review = days.get(last_text, _UNSEEN)
+            if last_review is _UNSEEN:
+                last_review = self._read_day(last_text)
+            if last_review is None:
+                add(row_number, "last_review_date", _not_a_date("last_review_date", last_text))
+        review_due = None
+        if review_text:
+            review_due = days.get(review_text, _UNSEEN)
+            if review_due is _UNSEEN:
+                review_due = self._read_day(review_text)
+            if review_due is None:
+                add(row_number, "review_due_date", _not_a_date("review_due_date", review_text))
 
-        narrative = get["narrative_length"]
-        narrative_length = 0
-        if not narrative.isdigit():
+        narrative_length = None
+        if narrative.isdigit():
+            with suppress(ValueError):  # digits int() does not read, such as superscripts
+                narrative_length = int(narrative)
+        if narrative_length is None:
             add(
                 row_number,
                 "narrative_length",
                 f"narrative_length must be a whole number of characters, not '{narrative}'.",
             )
-        else:
-            narrative_length = int(narrative)
+        elif narrative_length > MAX_NARRATIVE_LENGTH:
+            add(
+                row_number,
+                "narrative_length",
+                f"narrative_length {narrative} is too large: at most {MAX_NARRATIVE_LENGTH:,}.",
+            )
 
-        if self.outcome.problem_count > problems_before:
+        if outcome.problem_count > problems_before:
             return None
+        if not as_line:
+            return (
+                row_number,
+                reference,
+                record_type,
+                due[0] or _utc(due[1]),
+                (recorded[0] or _utc(recorded[1])) if recorded else None,
+                author_role,
+                answer,
+                last_review[0] if last_review else None,
+                review_due[0] if review_due else None,
+                narrative_length,
+            )
+        if special:
+            reference, record_type, author_role = (
+                _escape(reference),
+                _escape(record_type),
+                _escape(author_role),
+            )
         return (
-            row_number,
-            reference,
-            record_type,
-            due_at,
-            recorded_at,
-            author_role,
-            outcome_recorded,
-            last_review,
-            review_due,
-            narrative_length,
+            f"{self.line_prefix}{row_number}\t{reference}\t{record_type}\t{due[1]}\t"
+            f"{recorded[1] if recorded else _NULL}\t{author_role}\t{'t' if answer else 'f'}\t"
+            f"{last_review[1] if last_review else _NULL}\t"
+            f"{review_due[1] if review_due else _NULL}\t{narrative_length}\n"
         )
 
-    def _moment(self, row_number: int, column: str, text: str, required: bool = False):
-        if not text:
-            if required:
-                self.outcome.add(row_number, column, f"{column} is empty.")
-            return None
-        try:
-            return _moment(text)
-        except ValueError:
-            self.outcome.add(
-                row_number,
-                column,
-                f"{column} '{text}' is not a date and time like 2026-10-14 08:30.",
-            )
-            return None
+    def _formulas(self, row_number: int, cells: list[str]) -> bool:
+        """Note each cell a spreadsheet would run as a formula; True if there was one."""
+        found = False
+        for name, cell in zip(COLUMNS, cells, strict=True):
+            if cell.startswith(FORMULA_STARTS):
+                found = True
+                self.outcome.add(
+                    row_number,
+                    name,
+                    f"{name} starts with '{cell[0]}', which a spreadsheet would run as a "
+                    "formula. Remove it.",
+                )
+        return found
 
-    def _date(self, row_number: int, column: str, text: str) -> date | None:
-        if not text:
-            return None
+    def _read_moment(self, text: str, cache: dict) -> tuple | None:
+        read = None
+        if len(text) == 16 and text[10] in " T" and text[13] == ":" and text.isascii():
+            # The usual 2026-10-14 08:30, UK time, on a day without a clock change: the same
+            # answer as _moment's, by slicing. Anything else is read in full below.
+            day = self._local_days.get(text[:10], _UNSEEN)
+            if day is _UNSEEN:
+                day = self._read_local_day(text[:10])
+            hours, minutes = text[11:13], text[14:]
+            if (
+                day is not None
+                and hours.isdigit()
+                and minutes.isdigit()
+                and hours < "24"
+                and minutes < "60"
+            ):
+                read = (None, f"{text[:10]} {hours}:{minutes}:00{day[1]}", day[0])
+        if read is None:
+            try:
+                moment = _moment(text)
+                read = (moment, moment.isoformat(" "), moment.astimezone(LONDON).date())
+            except (ValueError, OverflowError):
+                pass
+        if len(cache) >= CACHE_SIZE:
+            cache.clear()
+        cache[text] = read
+        return read
+
+    def _read_local_day(self, text: str) -> tuple | None:
+        read = None
+        if (
+            text[4] == "-"
+            and text[7] == "-"
+            and text[:4].isdigit()
+            and text[5:7].isdigit()
+            and text[8:].isdigit()
+        ):
+            try:
+                day = date(int(text[:4]), int(text[5:7]), int(text[8:]))
+                offsets = {
+                    datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON).utcoffset()
+                    for hour in range(24)
+                    for minute in (0, 59)
+                }
+            except (ValueError, OverflowError):
+                offsets = set()
+            if len(offsets) == 1:
+                offset = int(offsets.pop().total_seconds())
+                if offset % 60 == 0:
+                    sign = "-" if offset < 0 else "+"
+                    hours, minutes = divmod(abs(offset) // 60, 60)
+                    read = (day, f"{sign}{hours:02d}:{minutes:02d}")
+        if len(self._local_days) >= CACHE_SIZE:
+            self._local_days.clear()
+        self._local_days[text] = read
+        return read
+
+    def _read_day(self, text: str) -> tuple | None:
         try:
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
+            read = (day, day.isoformat())
         except ValueError:
-            self.outcome.add(
-                row_number, column, f"{column} '{text}' is not a date like 2026-10-14."
-            )
-            return None
+            read = None
+        if len(self._days) >= CACHE_SIZE:
+            self._days.clear()
+        self._days[text] = read
+        return read
+
+
+def _not_a_moment(column: str, text: str) -> str:
+    return f"{column} '{text}' is not a date and time like 2026-10-14 08:30."
+
+
+def _not_a_date(column: str, text: str) -> str:
+    return f"{column} '{text}' is not a date like 2026-10-14."
 
 
 def check_header(cells: list[str], outcome: Outcome) -> list[str] | None:
@@ -268,6 +513,7 @@ class _Writer:
     def __init__(self, import_id: int):
         self.import_id = import_id
         self.batch: list[EcmRecord] = []
+        self.lines: list[str] = []
         self._copy_cm = None
         self._copy = None
         if connection.vendor == "postgresql":
@@ -277,6 +523,11 @@ class _Writer:
             cursor = self._cursor_cm.__enter__()
             self._copy_cm = cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN")
             self._copy = self._copy_cm.__enter__()
+
+    @property
+    def copying(self) -> bool:
+        """True when rows go in as COPY text lines (`write_line`)."""
+        return self._copy is not None
 
     def write(self, values: tuple) -> None:
         if self._copy is not None:
@@ -290,6 +541,13 @@ class _Writer:
         if len(self.batch) >= BATCH:
             self.flush()
 
+    def write_line(self, line: str) -> None:
+        lines = self.lines
+        lines.append(line)
+        if len(lines) >= COPY_LINES:
+            self._copy.write("".join(lines))
+            lines.clear()
+
     def flush(self) -> None:
         if self.batch:
             EcmRecord.objects.bulk_create(self.batch)
@@ -297,6 +555,9 @@ class _Writer:
 
     def close(self, ok: bool) -> None:
         if self._copy_cm is not None:
+            if ok and self.lines:
+                self._copy.write("".join(self.lines))
+            self.lines = []
             self._copy_cm.__exit__(None, None, None)
             self._cursor_cm.__exit__(None, None, None)
             self._copy_cm = self._copy = None
@@ -331,13 +592,11 @@ def read_export(
     checker = RowChecker(header, outcome, period)
     writer = _Writer(import_id)
     try:
-        for row_number, cells in _rows(reader, outcome):
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue  # blank line
-            outcome.rows_read += 1
-            values = checker.check(row_number, cells)
-            if values is not None and outcome.clean:
-                writer.write(values)
+        if writer.copying:
+            checker.line_prefix = f"{import_id}\t"
+            _check_rows(reader, outcome, checker.width, checker.line, writer.write_line)
+        else:
+            _check_rows(reader, outcome, checker.width, checker.check, writer.write)
     finally:
         writer.close(ok=outcome.clean)
     if outcome.rows_read == 0 and outcome.clean:
@@ -348,17 +607,28 @@ def read_export(
     return outcome
 
 
-def _rows(reader, outcome: Outcome) -> Iterator[tuple[int, list[str]]]:
+def _check_rows(reader, outcome: Outcome, width: int, check, write) -> None:
+    """Check every row and write each while the file is still clean. A row's number is the line
+    it starts on (a quoted cell may run over several lines)."""
+    last = reader.line_num
     while True:
-        start = reader.line_num + 1
         try:
-            cells = next(reader)
-        except StopIteration:
+            for cells in reader:
+                row_number = last + 1
+                last = reader.line_num
+                if len(cells) != width and (
+                    not cells or (len(cells) == 1 and not cells[0].strip())
+                ):
+                    continue  # blank line
+                outcome.rows_read += 1
+                checked = check(row_number, cells)
+                if checked is not None and not outcome.problem_count:
+                    write(checked)
             return
         except csv.Error as error:
+            start = last + 1
             outcome.add(start, "", f"Row {start} cannot be read as CSV: {error}.")
-            continue
-        yield start, cells
+            last = reader.line_num
 
 
 def _report_duplicates(import_id: int, outcome: Outcome) -> None:
@@ -401,7 +671,7 @@ def sniff_period(path) -> Period | None:
                 Cadence.MONTHLY,
                 _moment(first[header.index("due_time")].strip()).astimezone(LONDON).date(),
             )
-        except (StopIteration, ValueError, IndexError, csv.Error):
+        except (StopIteration, ValueError, OverflowError, IndexError, csv.Error):
             return None
 
 
