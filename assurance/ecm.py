@@ -572,7 +572,7 @@ def read_export(
     period: Period | None,
     progress: Callable[[int, int], None] = lambda bytes_read, rows: None,
 ) -> Outcome:
-    """Check the whole file and, while it stays clean, write its rows for `import_id`.
+    """Check the whole file and write its good rows for `import_id`, then look for duplicates.
 
     The caller runs this inside a transaction and rolls back when the outcome is not clean.
     """
@@ -598,17 +598,17 @@ def read_export(
         else:
             _check_rows(reader, outcome, checker.width, checker.check, writer.write)
     finally:
-        writer.close(ok=outcome.clean)
+        writer.close(ok=True)
     if outcome.rows_read == 0 and outcome.clean:
         outcome.add(2, "", "The file has a header row but no records.")
-    if outcome.clean:
-        _report_duplicates(import_id, outcome)
+    _report_duplicates(import_id, outcome)
+    outcome.problems.sort(key=lambda p: p.row)
     outcome.period = checker.period
     return outcome
 
 
 def _check_rows(reader, outcome: Outcome, width: int, check, write) -> None:
-    """Check every row and write each while the file is still clean. A row's number is the line
+    """Check every row and write each good one. A row's number is the line
     it starts on (a quoted cell may run over several lines)."""
     last = reader.line_num
     while True:
@@ -622,7 +622,9 @@ def _check_rows(reader, outcome: Outcome, width: int, check, write) -> None:
                     continue  # blank line
                 outcome.rows_read += 1
                 checked = check(row_number, cells)
-                if checked is not None and not outcome.problem_count:
+                if checked is not None:
+                    # Written even after a problem, so that duplicates anywhere in the file are
+                    # found too; the caller rolls the whole file back.
                     write(checked)
             return
         except csv.Error as error:

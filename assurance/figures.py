@@ -97,9 +97,11 @@ def reliability(ecm_import: EcmImport | None, audit_ids: list[int]) -> dict | No
     """Compare what the export says about the audited records with what the auditors found."""
     if ecm_import is None or not audit_ids:
         return None
+    # Where two audits checked the same record, the later submission's answer counts.
     audited = dict(
         AuditCheck.objects.filter(record__audit_id__in=audit_ids, measure=MeasureCode.COMPLETENESS)
         .exclude(answer=AuditCheck.Answer.NOT_APPLICABLE)
+        .order_by("record__audit__submitted_at", "record__audit_id")
         .values_list("record__reference", "answer")
     )
     if not audited:

@@ -129,7 +129,11 @@ class EcmRecord(models.Model):
     history. Loaded with COPY on PostgreSQL.
     """
 
-    ecm_import = models.ForeignKey(EcmImport, on_delete=models.CASCADE, related_name="records")
+    # The (ecm_import, reference) index below serves lookups by import: no second index to keep
+    # up while a million rows load.
+    ecm_import = models.ForeignKey(
+        EcmImport, on_delete=models.CASCADE, related_name="records", db_index=False
+    )
     row_number = models.PositiveIntegerField()
     reference = models.CharField(max_length=64)
     record_type = models.CharField(max_length=60)

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from assurance.measures import (
     MEASURES,
@@ -116,6 +117,15 @@ class Figure:
         }
 
 
+class Cell:
+    """One summary row, read as plain values (no model instance)."""
+
+    __slots__ = ("numerator", "denominator", "detail")
+
+    def __init__(self, numerator: int, denominator: int, detail: dict):
+        self.numerator, self.denominator, self.detail = numerator, denominator, detail
+
+
 class FigureTable:
     """Figures for a set of services and months, from one query over the summary."""
 
@@ -123,16 +133,25 @@ class FigureTable:
         self.services = services
         self.months = months
         self.book = ThresholdBook(organisation)
-        self.cells: dict[tuple[int, date, str, str], MeasureResult] = {}
+        self.cells: dict[tuple[int, date, str, str], Cell] = {}
         if services and months:
-            for result in MeasureResult.objects.filter(
+            rows = MeasureResult.objects.filter(
                 service__in=[s.pk for s in services],
                 period_start__gte=months[0].start,
                 period_start__lte=months[-1].start,
-            ):
-                self.cells[
-                    (result.service_id, result.period_start, result.measure, result.source)
-                ] = result
+            ).values_list(
+                "service_id",
+                "period_start",
+                "measure",
+                "source",
+                "numerator",
+                "denominator",
+                "detail",
+            )
+            for service_id, start, measure, source, numerator, denominator, detail in rows:
+                self.cells[(service_id, start, measure, source)] = Cell(
+                    numerator, denominator, detail
+                )
 
     def result(self, service_id: int, month: date, measure: str, source: str | None = None):
         return self.cells.get((service_id, month, measure, source or JUDGED_ON[measure]))
@@ -216,7 +235,7 @@ def reliance_snapshot(*, organisation: Organisation, quarter: Period) -> dict:
                         "id": e.pk,
                         "title": e.title,
                         "trigger": e.trigger,
-                        "raised": e.raised_at.date().isoformat(),
+                        "raised": timezone.localdate(e.raised_at).isoformat(),
                     }
                     for e in open_assurance_escalations(
                         organisation=organisation, services=[service]

@@ -4,6 +4,7 @@ cross-service comparisons and board reliance decisions. Each is atomic and write
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import uuid
 from datetime import date, datetime
@@ -40,6 +41,7 @@ from caregov.models import Action, Organisation, ReviewCycle, Service, User
 from caregov.services.governance import action_raise, can_conduct_review
 
 MAX_AUDIT_RECORDS = 50
+log = logging.getLogger("caregov.assurance")
 
 
 def _require(actor: User, capability: str, service: Service) -> None:
@@ -234,6 +236,17 @@ def import_run(ecm_import: EcmImport, *, at: datetime | None = None) -> EcmImpor
             0, "", f"The uploaded file could not be read ({error.strerror}). Upload it again."
         )
         duplicate = None
+    except Exception:
+        # Nothing was kept (the transaction rolled back); say so rather than stay "importing".
+        log.exception("ECM import %s stopped unexpectedly", ecm_import.pk)
+        outcome = ecm.Outcome()
+        outcome.add(
+            0,
+            "",
+            "The import stopped unexpectedly and nothing was imported. Upload the file again; "
+            "if it happens again, tell your caregov administrator.",
+        )
+        duplicate = None
     return _import_finish(ecm_import, outcome, duplicate, at=at)
 
 
@@ -263,15 +276,21 @@ def _import_finish(
             }
         ]
         ecm_import.figures = dict(duplicate.figures, duplicate_of=duplicate.pk)
+        Path(ecm_import.stored_path).unlink(missing_ok=True)
         return save_with_reason(ecm_import, actor=None, reason="assurance.import.repeated")
     if not outcome.clean:
         ecm_import.status = EcmImport.Status.FAILED
+        Path(ecm_import.stored_path).unlink(missing_ok=True)
         return save_with_reason(ecm_import, actor=None, reason="assurance.import.refused")
     ecm_import.status = EcmImport.Status.IMPORTED
     save_with_reason(ecm_import, actor=None, reason="assurance.import.imported")
     results = recompute_service_month(ecm_import.service, ecm_import.period_start)
     ecm_import.figures = {
-        r.measure: {"numerator": r.numerator, "denominator": r.denominator, "value": str(r.value)}
+        r.measure: {
+            "numerator": r.numerator,
+            "denominator": r.denominator,
+            "value": None if r.value is None else str(r.value),
+        }
         for r in results
         if r.source == "ecm"
     }
@@ -354,7 +373,9 @@ def audit_start(
         chosen = []
         if not errors:
             pool = list(
-                EcmRecord.objects.filter(ecm_import=ecm_import).values_list("reference", flat=True)
+                EcmRecord.objects.filter(ecm_import=ecm_import)
+                .order_by("row_number")
+                .values_list("reference", flat=True)
             )
             chosen = random.Random(seed).sample(pool, min(sample_size, len(pool)))
         sampling = Audit.Sampling.RANDOM

@@ -719,11 +719,7 @@ def trend_review(request, pk: int):
 def compare(request):
     organisation = access.own_organisation_where(request, "assurance.compare")
     month = _month_from(request)
-    try:
-        count = max(1, min(24, int(request.GET.get("months", TREND_MONTHS))))
-    except ValueError:
-        count = TREND_MONTHS
-    months = selectors.months_back(month, count)
+    months = [month]
     service_list = list(
         Service.objects.filter(organisation=organisation, is_active=True).order_by("name")
     )
@@ -765,8 +761,6 @@ def compare(request):
         "assurance/compare.html",
         {
             "month": month,
-            "months": months,
-            "count": count,
             "previous": month.previous(),
             "next": month.next() if month.next().start <= timezone.localdate() else None,
             "measures": list(MEASURES.values()),

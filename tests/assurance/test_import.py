@@ -361,11 +361,6 @@ def test_every_problem_in_a_file_is_reported_with_its_row(world, manager):
     assert record.rows_read == 8
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="assurance/ecm.py read_export only looks for duplicate references when the file is "
-    "otherwise clean, so a duplicate in a file with another problem is not reported",
-)
 def test_a_duplicate_reference_is_reported_alongside_other_problems(world, manager):
     lines = lines_of(6)
     lines[1] = set_cell(lines[1], "due_time", "yesterday")  # row 2

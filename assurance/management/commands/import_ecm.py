@@ -77,6 +77,7 @@ class Command(BaseCommand):
             )
         )
         for measure, figure in record.figures.items():
+            shown = "no records to count" if figure["value"] is None else f"{figure['value']}%"
             self.stdout.write(
-                f"  {measure}: {figure['value']}% ({figure['numerator']} of {figure['denominator']})"
+                f"  {measure}: {shown} ({figure['numerator']} of {figure['denominator']})"
             )
