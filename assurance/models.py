@@ -129,10 +129,16 @@ class EcmRecord(models.Model):
     history. Loaded with COPY on PostgreSQL.
     """
 
-    # The (ecm_import, reference) index below serves lookups by import: no second index to keep
-    # up while a million rows load.
+    # Rows are loaded a whole file at a time and never change, so the database keeps no per-row
+    # foreign-key check and no b-tree to update while a million rows arrive: the import is the
+    # only writer, and migration 0003 adds a BRIN index on ecm_import (PostgreSQL; rows of one
+    # import lie together on disk) or a b-tree (elsewhere).
     ecm_import = models.ForeignKey(
-        EcmImport, on_delete=models.CASCADE, related_name="records", db_index=False
+        EcmImport,
+        on_delete=models.CASCADE,
+        related_name="records",
+        db_index=False,
+        db_constraint=False,
     )
     row_number = models.PositiveIntegerField()
     reference = models.CharField(max_length=64)
@@ -146,7 +152,7 @@ class EcmRecord(models.Model):
     narrative_length = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["ecm_import", "reference"])]
+        verbose_name = "ECM record"
 
     def __str__(self) -> str:
         return self.reference
