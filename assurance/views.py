@@ -253,6 +253,11 @@ def service_month(request, pk: int, period: str):
             "next": month.next() if month.next().start <= timezone.localdate() else None,
             "measures": measures,
             "months": months,
+            # The chart's numbers as a table: a row a month, newest first, a column a measure.
+            "by_month": [
+                (m, [row["trend"][i] for row in measures])
+                for i, m in reversed(list(enumerate(months)))
+            ],
             "reliability": reliability,
             "reliability_tolerance": tolerance,
             "divergent": divergence is not None and Decimal(divergence) >= Decimal(str(tolerance)),

@@ -53,9 +53,17 @@ FIGURE_LABELS = {
 }
 
 
+ACRONYMS = {"ecm": "ECM", "cqc": "CQC", "rag": "RAG"}
+
+
 @register.filter
 def figure_label(key: str) -> str:
-    return FIGURE_LABELS.get(str(key), str(key).replace("_", " ").capitalize())
+    key = str(key)
+    if key in FIGURE_LABELS:
+        return FIGURE_LABELS[key]
+    words = [ACRONYMS.get(w, w) for w in key.split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 @register.filter
