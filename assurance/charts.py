@@ -47,14 +47,20 @@ def trend_figure(service_name: str, measures: list[dict], months) -> go.Figure:
                 connectgaps=False,
             )
         )
-    return _layout(fig, f"Is data quality improving at {service_name}?")
+    fig = _layout(fig, f"Is data quality improving at {service_name}?")
+    # Start the axis just below the lowest figure, so lines close to 100% can be told apart.
+    values = [v for trace in fig.data for v in trace.y if v is not None]
+    if values:
+        fig.update_yaxes(range=[max(0, (min(values) // 10) * 10 - 5), 101])
+    return fig
 
 
 def comparison_figure(grid: list[dict], measures, month) -> go.Figure:
     """How do services compare this month? Grouped bars per measure, with each service's
     amber threshold drawn as a marker."""
     fig = go.Figure()
-    names = [m.name for m in measures]
+    # Two-line labels, so they fit under their bars on a tablet.
+    names = [m.name.replace(" ", "<br>", 1) for m in measures]
     grid = [row for row in grid if any(f.value is not None for f in row["figures"])]
     for i, row in enumerate(grid):
         fig.add_trace(

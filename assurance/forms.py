@@ -68,7 +68,9 @@ class ThresholdForm(PlainMessagesMixin, forms.Form):
         help_text="A figure at or above this, and below green, is amber. Below it is red.",
     )
     reason = forms.CharField(
-        label="Why are the thresholds changing?", widget=forms.Textarea(attrs={"rows": 3})
+        label="Why are the thresholds changing?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why the thresholds are changing."},
     )
 
 
@@ -86,6 +88,12 @@ class ImportForm(PlainMessagesMixin, forms.Form):
         label="ECM export (CSV)",
         help_text="The care-record metadata export described in the guide: record references only, "
         "never names.",
+    )
+
+    replace = forms.BooleanField(
+        label="Replace the export already imported for this service and month",
+        required=False,
+        help_text="Its figures are replaced by this file's; both stay listed.",
     )
 
     def __init__(self, *args, services, **kwargs):
@@ -144,9 +152,8 @@ class AuditStartForm(PlainMessagesMixin, forms.Form):
         if services.count() == 1:
             self.fields["service"].initial = services.first().pk
         self.fields["period"].choices = recent_months(12)
-        self.fields["period"].initial = period_containing(
-            Cadence.MONTHLY, timezone.localdate()
-        ).start.strftime("%Y-%m")
+        # The last complete month: the one whose ECM export has usually been imported.
+        self.fields["period"].initial = last_complete_month().start.strftime("%Y-%m")
         self.fields["idempotency_key"].initial = uuid.uuid4()
 
     def clean_period(self):
@@ -174,7 +181,9 @@ class RecordForm(PlainMessagesMixin, forms.Form):
         label="Corrected by", required=False, max_length=100, help_text="A role or staff reference."
     )
     corrected_on = forms.DateField(
-        label="Corrected on", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Corrected on",
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     support_need = forms.ChoiceField(
         label="Staff support needed",
@@ -239,13 +248,27 @@ class SubmitAuditForm(forms.Form):
 class CorrectAuditForm(PlainMessagesMixin, forms.Form):
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
     reason = forms.CharField(
-        label="What needs correcting?", widget=forms.Textarea(attrs={"rows": 3})
+        label="What needs correcting?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say what needs correcting."},
     )
 
 
 class CheckActionForm(PlainMessagesMixin, forms.Form):
-    owner = forms.ModelChoiceField(queryset=None, label="Owner", empty_label="Choose a person")
-    due_on = forms.DateField(label="Due", widget=forms.DateInput(attrs={"type": "date"}))
+    owner = forms.ModelChoiceField(
+        queryset=None,
+        label="Owner",
+        empty_label="Choose a person",
+        error_messages={"required": "Choose who owns the action."},
+    )
+    due_on = forms.DateField(
+        label="Due",
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        error_messages={
+            "required": "Enter the date the action is due, like 7 12 2026.",
+            "invalid": "Enter a real date, like 7 12 2026.",
+        },
+    )
 
     def __init__(self, *args, people, default_owner=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -273,13 +296,29 @@ class ComparisonForm(PlainMessagesMixin, forms.Form):
 
 
 class ComparisonActionForm(PlainMessagesMixin, forms.Form):
-    title = forms.CharField(label="Improvement action", max_length=250)
+    title = forms.CharField(
+        label="Improvement action",
+        max_length=250,
+        error_messages={"required": "Say what the improvement action is."},
+    )
     service = forms.ModelChoiceField(
         queryset=None, label="Service", required=False, empty_label="Whole organisation"
     )
     measure = forms.ChoiceField(label="Measure it should improve", required=False)
-    owner = forms.ModelChoiceField(queryset=None, label="Owner", empty_label="Choose a person")
-    due_on = forms.DateField(label="Due", widget=forms.DateInput(attrs={"type": "date"}))
+    owner = forms.ModelChoiceField(
+        queryset=None,
+        label="Owner",
+        empty_label="Choose a person",
+        error_messages={"required": "Choose who owns the action."},
+    )
+    due_on = forms.DateField(
+        label="Due",
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        error_messages={
+            "required": "Enter the date the action is due, like 7 12 2026.",
+            "invalid": "Enter a real date, like 7 12 2026.",
+        },
+    )
 
     def __init__(self, *args, services, people, **kwargs):
         super().__init__(*args, **kwargs)
@@ -310,7 +349,9 @@ class RelianceForm(PlainMessagesMixin, forms.Form):
                 label=f"{service['name']}: can leaders rely on its ECM information?",
                 choices=Verdict.choices,
                 widget=forms.RadioSelect(attrs={"class": "radios--inline"}),
-                required=False,
+                error_messages={
+                    "required": f"Choose yes, yes with caveats or no for {service['name']}."
+                },
             )
             self.fields[f"reasons_{service['id']}"] = forms.CharField(
                 label="Reasons or caveats", required=False, widget=forms.Textarea(attrs={"rows": 2})

@@ -451,7 +451,7 @@ def audit_record_save(
         if answer not in AuditCheck.Answer.values:
             errors[f"check_{measure}"] = f"Answer “{MEASURES[measure].question}”"
         elif answer == AuditCheck.Answer.NOT_MET and not note.strip():
-            errors[f"note_{measure}"] = "Say briefly what was wrong."
+            errors[f"note_{measure}"] = f"{MEASURES[measure].name}: say briefly what was wrong."
         if len(note) > 300:
             errors[f"note_{measure}"] = "Keep the note under 300 characters."
     if correction_made.strip() and not corrected_by.strip():

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from assurance import charts, selectors, services
+from assurance.figures import latest_import
 from assurance.filters import AuditFilter, ImportFilter
 from assurance.forms import (
     AuditStartForm,
@@ -266,6 +267,7 @@ def service_month(request, pk: int, period: str):
             if can_see_imports
             else [],
             "agreements": AuditAgreement.objects.filter(service=service, period_start=month.start),
+            "has_import": latest_import(service, month.start) is not None,
             "chart": charts.trend_chart(service.name, measures, months),
         },
     )
@@ -303,6 +305,16 @@ def import_new(request):
     form = ImportForm(request.POST or None, request.FILES or None, services=service_choices)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        earlier = latest_import(data["service"], data["period"].start)
+        if earlier is not None and not data["replace"]:
+            form.add_error(
+                "replace",
+                f"{data['service'].name} already has an export for {data['period'].label}: "
+                f"{earlier.file_name}, {earlier.rows_read:,} rows, imported "
+                f"{timezone.localtime(earlier.finished_at or earlier.created_at):%-d %b %Y}. Tick the "
+                "box to replace its figures with this file, and choose the file again.",
+            )
+            return render(request, "assurance/import_form.html", {"form": form})
         try:
             record, queued = services.import_queue(
                 actor=request.user,
@@ -410,6 +422,12 @@ def audit_new(request):
                 messages.success(
                     request, f"Audit started for {audit.service.name}, {audit.period_label}."
                 )
+                if audit.ecm_import and audit.ecm_import.period_start != audit.period_start:
+                    messages.warning(
+                        request,
+                        f"There is no ECM export for {audit.period_label} yet, so the records were "
+                        f"drawn from the latest one, {audit.ecm_import.period_label}.",
+                    )
             return redirect("assurance:audit_record", pk=audit.pk, position=1)
     return render(request, "assurance/audit_start.html", {"form": form})
 
@@ -854,8 +872,11 @@ def reliance_detail(request, quarter: str):
         .prefetch_related("services__service")
         .first()
     )
-    can_decide = decision is None and organisation.pk in access.organisation_ids_where(
-        request.user, "reliance.decide"
+    ended = period.end < timezone.localdate()
+    can_decide = (
+        decision is None
+        and ended
+        and organisation.pk in access.organisation_ids_where(request.user, "reliance.decide")
     )
     snapshot = (
         decision.snapshot
@@ -894,5 +915,6 @@ def reliance_detail(request, quarter: str):
             "snapshot": snapshot,
             "measures": list(MEASURES.values()),
             "form": form,
+            "ended": ended,
         },
     )

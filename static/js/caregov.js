@@ -108,6 +108,13 @@
         else el.value = stored.values[el.name];
       });
       if (status) status.textContent = "Restored what you entered on this device. Save to send it.";
+      // Show restored entries that sit in a closed section.
+      form.querySelectorAll("details").forEach(function (section) {
+        var filled = Array.prototype.some.call(section.querySelectorAll("input, textarea, select"), function (el) {
+          return el.type === "radio" ? (el.checked && el.value) : (el.type !== "hidden" && el.value);
+        });
+        if (filled) section.open = true;
+      });
     } else if (stored) {
       try { localStorage.removeItem(key); } catch (e) { /* private mode */ }
     }

@@ -168,7 +168,9 @@ def test_a_check_that_was_not_met_needs_a_note(world, leader):
     answers = all_met() | {"timeliness": ("not_met", "  ")}
     with pytest.raises(ValidationError) as excinfo:
         services.audit_record_save(actor=leader, record=record, answers=answers)
-    assert excinfo.value.message_dict == {"note_timeliness": ["Say briefly what was wrong."]}
+    assert excinfo.value.message_dict == {
+        "note_timeliness": ["Timeliness: say briefly what was wrong."]
+    }
     assert not AuditCheck.objects.filter(record=record).exists()
 
     answers["timeliness"] = ("not_met", "Written next morning")

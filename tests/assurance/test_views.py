@@ -133,7 +133,7 @@ def test_a_not_met_answer_without_a_note_keeps_the_answers_and_asks_for_one(clie
     response = client.post(reverse("assurance:audit_record", args=[audit.pk, 1]), data)
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Say briefly what was wrong." in page
+    assert "Narrative quality: say briefly what was wrong." in page
     # What was tapped is still selected.
     assert response.context["form"]["check_narrative_quality"].value() == "not_met"
     assert response.context["form"]["check_completeness"].value() == "met"
@@ -196,6 +196,20 @@ def test_an_upload_is_imported_by_the_task_and_the_page_shows_the_figures(
     _login(client, world, Role.REGISTERED_MANAGER)
     upload = io.BytesIO(export_rows(rows(20, recorded=18)).encode())
     upload.name = "willow-october.csv"
+    # The test world already holds an export for Willow House, October 2026: replacing it takes
+    # a tick, and without one nothing is saved.
+    refused = client.post(
+        reverse("assurance:import_new"),
+        {
+            "service": world.service_a.pk,
+            "period": "2026-10",
+            "tolerance_minutes": 120,
+            "file": upload,
+        },
+    )
+    assert "Tick the box to replace its figures" in refused.content.decode()
+    assert not EcmImport.objects.filter(file_name="willow-october.csv").exists()
+    upload.seek(0)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("assurance:import_new"),
@@ -204,8 +218,10 @@ def test_an_upload_is_imported_by_the_task_and_the_page_shows_the_figures(
                 "period": "2026-10",
                 "tolerance_minutes": 120,
                 "file": upload,
+                "replace": "on",
             },
         )
+
     page = client.get(response["Location"]).content.decode()
     assert "Imported: 20 rows read, no problems." in page
     assert "90.0%" in page  # completeness: 18 of 20
@@ -221,7 +237,7 @@ def test_the_registered_manager_records_gap_causes_until_the_review_is_signed_of
     cycle = world.record("review", world.service_a)
     url = reverse("assurance:trend_review", args=[cycle.pk])
     page = client.get(url).content.decode()
-    assert "Record completeness: Red: 50.0%, target 98%" in page
+    assert "Record completeness: Red: 50.0%, target 95%" in page
     client.post(
         url,
         {
