@@ -436,18 +436,30 @@ def _audit(request, pk: int, capability: str = "audits.view") -> Audit:
     return get_object_or_404(selectors.audit_list(user=request.user, capability=capability), pk=pk)
 
 
+def _record_rows(audit: Audit, user) -> dict:
+    """Each audited record with its answers in question order, for the record cards."""
+    records = list(audit.records.prefetch_related("checks"))
+    questions = [code for code, m in MEASURES.items() if m.question]
+    rows = []
+    for record in records:
+        answers = {c.measure: c for c in record.checks.all()}
+        rows.append((record, [answers.get(code) for code in questions]))
+    return {
+        "records": records,
+        "rows": rows,
+        "questions": [MEASURES[code] for code in questions],
+        "can_conduct": access.has_capability(user, "audits.conduct", audit.service),
+    }
+
+
 @requires("audits.view")
 def audit_detail(request, pk: int):
     audit = _audit(request, pk)
-    records = list(audit.records.prefetch_related("checks"))
-    can_conduct = access.has_capability(request.user, "audits.conduct", audit.service)
+    context = _record_rows(audit, request.user)
+    records = context["records"]
+    can_conduct = context["can_conduct"]
     unanswered = [r for r in records if not r.is_answered]
-    for record in records:
-        record.check_map = {c.measure: c for c in record.checks.all()}
-    rows = [
-        (record, [record.check_map.get(code) for code in MEASURES if MEASURES[code].question])
-        for record in records
-    ]
+    rows = context["rows"]
     return render(
         request,
         "assurance/audit_detail.html",
@@ -593,6 +605,7 @@ def audit_submit(request, pk: int):
             "assurance/audit_submit.html",
             {
                 "audit": audit,
+                **_record_rows(audit, request.user),
                 "form": SubmitAuditForm(initial={"submission_key": uuid.uuid4()}),
                 "unanswered": audit.records.filter(saved_at__isnull=True).count(),
             },

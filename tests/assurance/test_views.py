@@ -351,3 +351,14 @@ def test_the_comparison_reads_the_same_number_of_queries_for_more_services_and_m
         ServiceFactory(organisation=world.org, name=f"Extra {n}", code=f"EXTRA{n}")
     many = count(24)
     assert many == few
+
+
+def test_the_submit_page_shows_every_answer_before_the_audit_is_locked(client, world):
+    user = _login(client, world, Role.TEAM_LEADER)
+    _start(client, world, uuid.uuid4())
+    audit = Audit.objects.filter(started_by=user).latest("pk")
+    _answer_all(client, audit)
+    page = client.get(reverse("assurance:audit_submit", args=[audit.pk])).content.decode()
+    assert "R00001" in page and "R00002" in page
+    assert page.count(">Met</span>") == 10  # two records, five checks each
+    assert "Submit audit" in page
