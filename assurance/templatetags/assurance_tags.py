@@ -15,3 +15,11 @@ def index(sequence, position):
         return sequence[position]
     except (IndexError, TypeError):
         return None
+
+
+VERDICT_COLOURS = {"yes": "green", "caveats": "amber", "no": "red"}
+
+
+@register.filter
+def verdict_colour(verdict: str) -> str:
+    return VERDICT_COLOURS.get(verdict, "grey")

@@ -52,7 +52,7 @@ def _confirm(request, *, title, explanation, button, cancel_url, destructive=Fal
     )
 
 
-def _history_page(request, obj, title, breadcrumbs, related=None):
+def history_page(request, obj, title, breadcrumbs, related=None):
     return render(
         request,
         "caregov/history.html",
@@ -66,7 +66,7 @@ def _history_page(request, obj, title, breadcrumbs, related=None):
     )
 
 
-def _form_page(request, form, *, save, success, done_url, heading, lead="", button, back_url):
+def form_page(request, form, *, save, success, done_url, heading, lead="", button, back_url):
     """A one-form page: on a valid POST call the service, then go back; else show the form with
     what was typed and the service's errors on their fields."""
     if request.method == "POST" and form.is_valid():
@@ -239,7 +239,7 @@ def review_action_raise(request, pk: int):
 @requires("reviews.view")
 def review_history(request, pk: int):
     cycle = _review(request, pk)
-    return _history_page(
+    return history_page(
         request,
         cycle,
         f"History of the {cycle}",
@@ -383,7 +383,7 @@ def escalation_assign(request, pk: int):
     people = selectors.people_for_assignment(
         organisation=escalation.organisation, service=escalation.service
     )
-    return _form_page(
+    return form_page(
         request,
         AssignForm(request.POST or None, people=people, initial={"owner": escalation.owner_id}),
         save=lambda data: gov.escalation_assign(
@@ -404,7 +404,7 @@ def escalation_resolve(request, pk: int):
     escalation, refusal = _escalation_decider(request, pk)
     if refusal:
         return refusal
-    return _form_page(
+    return form_page(
         request,
         ResolveForm(request.POST or None),
         save=lambda data: gov.escalation_resolve(
@@ -436,7 +436,7 @@ def escalation_action_raise(request, pk: int):
 @requires("escalations.view")
 def escalation_history(request, pk: int):
     escalation = _escalation(request, pk)
-    return _history_page(
+    return history_page(
         request,
         escalation,
         f"History of the escalation: {escalation.title}",
@@ -502,7 +502,7 @@ def action_detail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def action_complete(request, pk: int):
     action = _action(request, pk, "actions.manage")
-    return _form_page(
+    return form_page(
         request,
         CompleteForm(request.POST or None),
         save=lambda data: gov.action_complete(
@@ -524,7 +524,7 @@ def action_complete(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def action_effect(request, pk: int):
     action = _action(request, pk, "actions.manage")
-    return _form_page(
+    return form_page(
         request,
         EffectForm(request.POST or None),
         save=lambda data: gov.action_check_effect(
@@ -542,7 +542,7 @@ def action_effect(request, pk: int):
 @requires("actions.view")
 def action_history(request, pk: int):
     action = _action(request, pk)
-    return _history_page(
+    return history_page(
         request,
         action,
         f"History of the action: {action.title}",
@@ -759,7 +759,7 @@ def decision_action_raise(request, pk: int):
 def meeting_history(request, pk: int):
     meeting = _meeting(request, pk)
     decision_records = Decision.history.filter(meeting_id=meeting.pk).select_related("history_user")
-    return _history_page(
+    return history_page(
         request,
         meeting,
         f"History of the minutes of {meeting}",
