@@ -252,3 +252,17 @@ def reliance_snapshot(*, organisation: Organisation, quarter: Period) -> dict:
         "services": rows,
         "overall": overall,
     }
+
+
+def red_figures(
+    *, organisation: Organisation, services: list[Service], month: Period
+) -> dict[int, list[Figure]]:
+    """Each service's measures rated red in a month, for other apps' triggers to read."""
+    table = FigureTable(organisation, services, [month])
+    red: dict[int, list[Figure]] = {}
+    for service in services:
+        figures = [table.figure(service.pk, month.start, code) for code in MEASURES]
+        found = [f for f in figures if f.rating == Rating.RED]
+        if found:
+            red[service.pk] = found
+    return red

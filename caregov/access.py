@@ -107,6 +107,15 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     # The board's decision is about the whole organisation: read by those who work across it.
     "reliance.view": LEADERS | {R.BOARD_MEMBER},
     "reliance.decide": frozenset({R.BOARD_MEMBER, R.SENIOR_LEADER}),
+    # Workflow governance (workflows app). A map is how a service works: everyone who works
+    # there may read it. The review log, tests and findings are for those who review them.
+    "workflows.view": EVERYONE - {R.ORG_ADMIN},
+    "workflows.edit": frozenset({R.OPERATIONS_DIRECTOR, R.REGISTERED_MANAGER}),
+    "practice.view": REVIEWERS | {R.DIGITAL_CHAMPION, R.COMMISSIONER},
+    "practice.record_gaps": frozenset({R.REGISTERED_MANAGER, R.OPERATIONS_DIRECTOR}),
+    "practice.record_tests": frozenset({R.TEAM_LEADER, R.REGISTERED_MANAGER, R.DIGITAL_CHAMPION}),
+    "workflows.record_findings": frozenset({R.QUALITY_LEAD}),
+    "workflows.approve": frozenset({R.SENIOR_LEADER, R.OPERATIONS_DIRECTOR}),
 }
 
 PUBLIC = "public"

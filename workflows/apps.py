@@ -8,4 +8,7 @@ class WorkflowsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from workflows import reviews  # noqa: F401  (registers this app's review kinds with the kernel)
+        from caregov.registry import register_menu_item
+        from workflows import reviews, triggers  # noqa: F401  (register with the kernel)
+
+        register_menu_item("Workflows", "workflows:overview", "workflows.view")

@@ -10,6 +10,8 @@ QUARTERLY_REVIEW = register_review_kind(
         scope=ScopeKind.ORGANISATION,
         cadence=Cadence.QUARTERLY,
         due_days=21,
+        workspace="workflows:quarterly_review",
+        workspace_label="Open the quarter's workflow evidence",
         description="Workflow maps, service review logs, staff testing records and quality "
         "findings are reviewed quarterly by senior leadership.",
     )
