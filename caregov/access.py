@@ -111,11 +111,15 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     # there may read it. The review log, tests and findings are for those who review them.
     "workflows.view": EVERYONE - {R.ORG_ADMIN},
     "workflows.edit": frozenset({R.OPERATIONS_DIRECTOR, R.REGISTERED_MANAGER}),
+    # The organisation's templates are mapped by the operations director (Step 1).
+    "workflows.map_templates": frozenset({R.OPERATIONS_DIRECTOR}),
     "practice.view": REVIEWERS | {R.DIGITAL_CHAMPION, R.COMMISSIONER},
     "practice.record_gaps": frozenset({R.REGISTERED_MANAGER, R.OPERATIONS_DIRECTOR}),
     "practice.record_tests": frozenset({R.TEAM_LEADER, R.REGISTERED_MANAGER, R.DIGITAL_CHAMPION}),
     "workflows.record_findings": frozenset({R.QUALITY_LEAD}),
     "workflows.approve": frozenset({R.SENIOR_LEADER, R.OPERATIONS_DIRECTOR}),
+    # The quarterly review is the senior leadership team's, across the organisation.
+    "workflows.quarterly_review": (REVIEWERS - {R.REGISTERED_MANAGER, R.TEAM_LEADER}),
 }
 
 PUBLIC = "public"

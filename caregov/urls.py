@@ -90,6 +90,7 @@ urlpatterns = [
     path("settings/triggers/", governance.trigger_list, name="trigger_list"),
     path("settings/triggers/<str:code>/", governance.trigger_edit, name="trigger_edit"),
     # Apps
+    path("workflows/", include("workflows.urls")),
     path("assurance/", include("assurance.urls")),
     # Security
     path("security/events/", organisation.security_event_list, name="security_event_list"),

@@ -132,6 +132,7 @@ def governance_records(service) -> dict:
         "meeting": meeting,
         "decision": decision,
         **assurance_records(service, owner),
+        **workflow_records(service, owner),
     }
 
 
@@ -162,6 +163,79 @@ def assurance_records(service, person) -> dict:
         defaults={"recorded_by": person, "themes": "Late notes"},
     )
     return {"ecm_import": ecm_import, "audit": audit, "comparison": comparison}
+
+
+def workflow_records(service, person) -> dict:
+    """The organisation's approved medication template; at the service a draft daily notes map,
+    a medication map under test with one open gap, and the quarterly workflow review."""
+    from datetime import date
+
+    from django.utils import timezone
+
+    from caregov.models import ReviewCycle
+    from workflows.models import PracticeGap, WorkflowMap, WorkflowStep, WorkflowVersion
+
+    org = service.organisation
+    step = {
+        "role": "care_worker",
+        "action": "Give the medicines",
+        "ecm_location": "eMAR",
+        "prompt": "Record each dose.",
+        "minutes_expected": 5,
+    }
+    template_map, made = WorkflowMap.objects.get_or_create(
+        organisation=org, service=None, workflow="medication", defaults={"title": "Medication"}
+    )
+    if made:
+        template = WorkflowVersion.objects.create(
+            map=template_map, number=1, status="approved", approved_at=timezone.now()
+        )
+        WorkflowStep.objects.create(version=template, position=1, **step)
+    template = template_map.versions.get(number=1)
+    draft_map = WorkflowMap.objects.create(
+        organisation=org, service=service, workflow="daily_notes", title="Daily notes"
+    )
+    draft = WorkflowVersion.objects.create(map=draft_map, number=1)
+    draft_step = WorkflowStep.objects.create(version=draft, position=1, **step)
+    tested_map = WorkflowMap.objects.create(
+        organisation=org, service=service, workflow="medication", title="Medication"
+    )
+    under_test = WorkflowVersion.objects.create(
+        map=tested_map, number=1, status="under_test", test_started_at=timezone.now()
+    )
+    tested_step = WorkflowStep.objects.create(version=under_test, position=1, **step)
+    gap = PracticeGap.objects.create(
+        organisation=org,
+        service=service,
+        step=tested_step,
+        kind="workaround",
+        description="Doses written on paper first",
+        frequency="most_shifts",
+        risk="medium",
+        evidence=["observation"],
+        observed_on=date(2026, 10, 5),
+        recorded_by=person,
+    )
+    review, _ = ReviewCycle.objects.get_or_create(
+        kind="workflows.quarterly_review",
+        organisation=org,
+        service=None,
+        cadence="quarterly",
+        period_start=date(2026, 7, 1),
+        defaults={
+            "period_end": date(2026, 9, 30),
+            "body": "senior_leadership_team",
+            "due_on": date(2026, 10, 21),
+        },
+    )
+    return {
+        "wf_template": template,
+        "wf_draft": draft,
+        "wf_draft_step": draft_step,
+        "wf_under_test": under_test,
+        "wf_gap": gap,
+        "wf_review": review,
+    }
 
 
 @pytest.fixture

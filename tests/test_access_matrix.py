@@ -39,6 +39,11 @@ def _record(kind):
     return build
 
 
+def _wf(world, role, which):
+    service = world.own_service(role) if which == "own" else world.other_service(role)
+    return world.record("wf_under_test", service)
+
+
 #: How to fill each URL's path arguments with an object the role should (own) or should not
 #: (other) reach. Functions receive the world, the role and which.
 OBJECTS: dict[str, Callable[..., dict]] = {
@@ -120,6 +125,42 @@ OBJECTS: dict[str, Callable[..., dict]] = {
     "assurance:reliance_detail": lambda w, r, which: (
         {"quarter": "2026-Q3"} if which == "own" else None
     ),
+    # Workflow governance
+    "workflows:map_detail": lambda w, r, which: {"pk": _wf(w, r, which).map_id},
+    "workflows:map_revise": lambda w, r, which: {"pk": _wf(w, r, which).map_id},
+    **{
+        f"workflows:{name}": _record("wf_under_test")
+        for name in (
+            "version_detail",
+            "version_history",
+            "version_tests",
+            "gap_new",
+            "test_new",
+            "finding_new",
+            "version_approve",
+        )
+    },
+    **{
+        f"workflows:{name}": _record("wf_draft")
+        for name in ("version_summary", "step_new", "version_start_test", "version_discard")
+    },
+    **{
+        f"workflows:{name}": lambda w, r, which: {
+            **_record("wf_draft")(w, r, which),
+            "step": _record("wf_draft_step")(w, r, which)["pk"],
+        }
+        for name in ("step_edit", "step_move", "step_delete")
+    },
+    # Templates are the organisation's: the other one is another organisation's.
+    "workflows:version_adopt": lambda w, r, which: {
+        "pk": w.record("wf_template", w.service_a if which == "own" else w.service_c).pk
+    },
+    "workflows:gap_detail": _record("wf_gap"),
+    "workflows:gap_history": _record("wf_gap"),
+    # The quarterly review is the organisation's: the other one is another organisation's.
+    "workflows:quarterly_review": lambda w, r, which: {
+        "pk": w.record("wf_review", w.service_a if which == "own" else w.service_c).pk
+    },
     "membership_remove": lambda w, r, which: {
         "pk": _person(w, r, which).pk,
         "membership_pk": _person(w, r, which).memberships.first().pk,

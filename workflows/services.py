@@ -91,7 +91,7 @@ def template_create(
         created_by=actor,
         created_at=at,
     )
-    _require(actor, "workflows.edit", workflow_map)
+    _require(actor, "workflows.map_templates", workflow_map)
     if workflow not in CoreWorkflow.values:
         raise ValidationError({"workflow": "Choose one of the core care workflows."})
     if WorkflowMap.objects.filter(

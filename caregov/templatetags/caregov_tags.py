@@ -23,6 +23,16 @@ TAG_COLOURS = {
     "effective": "green",
     "not effective": "red",
     "done, check due": "blue",
+    "under test": "blue",
+    "approved": "green",
+    "superseded": "grey",
+    "withdrawn": "grey",
+    "failed": "red",
+    "partly practical": "amber",
+    "practical": "green",
+    "improves": "green",
+    "no change": "amber",
+    "worse": "red",
 }
 
 

@@ -52,7 +52,15 @@ def _confirm(request, *, title, explanation, button, cancel_url, destructive=Fal
     )
 
 
-def history_page(request, obj, title, breadcrumbs, related=None):
+def history_page(
+    request,
+    obj,
+    title,
+    breadcrumbs,
+    related=None,
+    related_heading="Decisions in these minutes",
+    related_column="Decision",
+):
     return render(
         request,
         "caregov/history.html",
@@ -62,6 +70,8 @@ def history_page(request, obj, title, breadcrumbs, related=None):
             "entries": history_entries(obj),
             "breadcrumbs": breadcrumbs,
             "related": related or [],
+            "related_heading": related_heading,
+            "related_column": related_column,
         },
     )
 

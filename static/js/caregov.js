@@ -51,6 +51,11 @@
     }
   }, true);
 
+  // Print buttons: print the page as it is laid out for paper (print styles hide the controls).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
+
   // Charts: Plotly figures rendered from the JSON the page carries; the numbers are in a table too.
   if (window.Plotly) {
     document.querySelectorAll("[data-plotly]").forEach(function (node) {
@@ -93,6 +98,7 @@
       var values = {};
       fields().forEach(function (el) {
         if (el.type === "radio") { if (el.checked) values[el.name] = el.value; }
+        else if (el.type === "checkbox") values[el.name + "=" + el.value] = el.checked;
         else values[el.name] = el.value;
       });
       try { localStorage.setItem(key, JSON.stringify({ t: Date.now(), values: values })); } catch (e) { return; }
@@ -103,6 +109,10 @@
     var hasErrors = form.querySelector(".field-error");
     if (stored && stored.t > serverSaved && !hasErrors) {
       fields().forEach(function (el) {
+        if (el.type === "checkbox") {
+          if ((el.name + "=" + el.value) in stored.values) el.checked = stored.values[el.name + "=" + el.value];
+          return;
+        }
         if (!(el.name in stored.values)) return;
         if (el.type === "radio") el.checked = stored.values[el.name] === el.value;
         else el.value = stored.values[el.name];

@@ -1,0 +1,300 @@
+"""Forms for workflow governance pages. They check shape; the services check the rules."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.utils import timezone
+
+from caregov.forms import PlainMessagesMixin
+from workflows.models import (
+    CareRole,
+    CoreWorkflow,
+    Practical,
+    PracticeGap,
+    QualityFinding,
+    Risk,
+    StaffTest,
+    WorkflowStep,
+)
+
+DATE_INPUT = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
+class TemplateForm(PlainMessagesMixin, forms.Form):
+    workflow = forms.ChoiceField(label="Which core workflow", choices=CoreWorkflow.choices)
+    title = forms.CharField(
+        label="Title", max_length=200, help_text="What staff call it, like “Medication round”."
+    )
+    purpose = forms.CharField(
+        label="What it is for",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="A sentence or two on the care it supports.",
+    )
+
+    def __init__(self, *args, taken: set[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["workflow"].choices = [
+            (code, label) for code, label in CoreWorkflow.choices if code not in taken
+        ]
+
+
+class StepForm(PlainMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = WorkflowStep
+        fields = ["role", "action", "ecm_location", "recorded_item", "prompt", "minutes_expected"]
+        widgets = {"prompt": forms.Textarea(attrs={"rows": 3})}
+        error_messages = {
+            "action": {"required": "Say what is done in this step."},
+            "ecm_location": {"required": "Say where in the ECM it is recorded, like “Daily note”."},
+            "prompt": {
+                "required": "Say what the ECM prompts, or what staff are expected to record."
+            },
+            "minutes_expected": {"required": "Enter the time expected in whole minutes."},
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["minutes_expected"].widget.attrs.update(
+            {"inputmode": "numeric", "class": "input--short"}
+        )
+
+
+class ReviseForm(PlainMessagesMixin, forms.Form):
+    change_summary = forms.CharField(
+        label="What will change, and why?",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="You can finish this before testing starts.",
+    )
+
+
+class ChangeSummaryForm(PlainMessagesMixin, forms.Form):
+    change_summary = forms.CharField(
+        label="What changed from the version before, and why?",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class AdoptForm(PlainMessagesMixin, forms.Form):
+    service = forms.ModelChoiceField(
+        label="Which service adopts it", queryset=None, empty_label="Choose a service"
+    )
+
+    def __init__(self, *args, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services
+
+
+class GapForm(PlainMessagesMixin, forms.Form):
+    step = forms.ModelChoiceField(
+        label="Which step does it concern?", queryset=None, widget=forms.RadioSelect
+    )
+    kind = forms.ChoiceField(
+        label="What did you find?",
+        choices=PracticeGap.Kind.choices,
+        widget=forms.RadioSelect,
+        help_text="A gap: the step is not done as mapped. Duplication: the same thing is "
+        "recorded twice. Workaround: staff do it another way, like paper or a message.",
+    )
+    description = forms.CharField(
+        label="What staff actually do",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Use ECM record references, not people's names.",
+    )
+    frequency = forms.ChoiceField(
+        label="How often it happens",
+        choices=PracticeGap.Frequency.choices,
+        widget=forms.RadioSelect,
+    )
+    risk = forms.ChoiceField(label="Risk to care", choices=Risk.choices, widget=forms.RadioSelect)
+    affects_safe_care = forms.BooleanField(
+        label="This affects safe care",
+        required=False,
+        help_text="Escalated at once to the senior leadership team.",
+    )
+    evidence = forms.MultipleChoiceField(
+        label="Evidence",
+        choices=PracticeGap.Evidence.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one kind of evidence."},
+    )
+    evidence_detail = forms.CharField(
+        label="What was seen or said",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Record references like R-20431, not names.",
+    )
+    observed_on = forms.DateField(label="Seen on", widget=DATE_INPUT)
+
+    def __init__(self, *args, steps, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["step"].queryset = steps
+        self.fields["step"].label_from_instance = lambda s: f"{s.position}. {s.action}"
+        self.fields["observed_on"].initial = timezone.localdate()
+
+
+class ResolveGapForm(PlainMessagesMixin, forms.Form):
+    resolution = forms.CharField(
+        label="How was it resolved?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Like “Fixed in version 3: one fluid chart only”.",
+        error_messages={"required": "Say how it was resolved."},
+    )
+
+
+class StaffTestForm(PlainMessagesMixin, forms.Form):
+    """One test on one screen, in under a minute: big tiles, today's date, the last choices kept."""
+
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+    step = forms.ModelChoiceField(
+        label="Which step was tested?", queryset=None, widget=forms.RadioSelect
+    )
+    staff_role = forms.ChoiceField(
+        label="Staff role", choices=CareRole.choices, widget=forms.RadioSelect
+    )
+    shift = forms.ChoiceField(
+        label="Shift", choices=StaffTest.Shift.choices, widget=forms.RadioSelect
+    )
+    task_practical = forms.ChoiceField(
+        label="Was the task practical during care?",
+        choices=Practical.choices,
+        widget=forms.RadioSelect,
+    )
+    prompt_practical = forms.ChoiceField(
+        label="Was the ECM prompt practical?",
+        choices=Practical.choices,
+        widget=forms.RadioSelect,
+    )
+    recording_practical = forms.ChoiceField(
+        label="Was the recording expectation practical?",
+        choices=Practical.choices,
+        widget=forms.RadioSelect,
+    )
+    minutes_taken = forms.IntegerField(label="Time taken (minutes)", min_value=1, max_value=480)
+    comments = forms.CharField(
+        label="Comments",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What got in the way, in staff's words. No names.",
+    )
+    affects_safe_care = forms.BooleanField(
+        label="This affects safe care",
+        required=False,
+        help_text="Escalated at once to the senior leadership team.",
+    )
+    tested_on = forms.DateField(label="Tested on", widget=DATE_INPUT)
+
+    def __init__(self, *args, steps, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["step"].queryset = steps
+        self.fields["step"].label_from_instance = lambda s: f"{s.position}. {s.action}"
+        self.fields["minutes_taken"].widget.attrs.update(
+            {"inputmode": "numeric", "class": "input--short"}
+        )
+        self.fields["tested_on"].initial = timezone.localdate()
+        self.fields["idempotency_key"].initial = uuid.uuid4()
+
+
+class FindingForm(PlainMessagesMixin, forms.Form):
+    consistency = forms.ChoiceField(
+        label="Does it improve consistency of practice?",
+        choices=QualityFinding.Effect.choices,
+        widget=forms.RadioSelect,
+    )
+    record_quality = forms.ChoiceField(
+        label="Does it improve record quality?",
+        choices=QualityFinding.Effect.choices,
+        widget=forms.RadioSelect,
+    )
+    risk_visibility = forms.ChoiceField(
+        label="Does it improve risk visibility?",
+        choices=QualityFinding.Effect.choices,
+        widget=forms.RadioSelect,
+    )
+    summary = forms.CharField(
+        label="What the evidence shows",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Say what the evidence shows."},
+    )
+    tests = forms.ModelMultipleChoiceField(
+        label="Staff tests", queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    gaps = forms.ModelMultipleChoiceField(
+        label="Gaps from the service review log",
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    audits = forms.MultipleChoiceField(
+        label="Record audits of this service",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, tests, gaps, audits: list[dict], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.audits = {str(a["id"]): a for a in audits}
+        self.fields["tests"].queryset = tests
+        self.fields["tests"].label_from_instance = lambda t: (
+            f"Step {t.step.position}, {t.get_shift_display().lower()} shift, "
+            f"{t.tested_on:%-d %b %Y}: {t.result}"
+        )
+        self.fields["gaps"].queryset = gaps
+        self.fields["gaps"].label_from_instance = lambda g: (
+            f"{g.get_kind_display()} at step {g.step.position}, "
+            f"{g.observed_on:%-d %b %Y}: {g.description[:80]}"
+        )
+        if audits:
+            self.fields["audits"].choices = [(str(a["id"]), a["label"]) for a in audits]
+        else:
+            del self.fields["audits"]
+
+    def audit_evidence(self) -> list[dict]:
+        return [self.audits[key] for key in self.cleaned_data.get("audits", [])]
+
+
+class ApproveForm(PlainMessagesMixin, forms.Form):
+    NEW = "new"
+
+    meeting = forms.ChoiceField(
+        label="In which senior leadership team meeting?", widget=forms.RadioSelect
+    )
+    meeting_date = forms.DateField(
+        label="Date of the new meeting", required=False, widget=DATE_INPUT
+    )
+    attendees = forms.CharField(
+        label="Attendees of the new meeting",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One name and role per line.",
+    )
+    implementation_expectations = forms.CharField(
+        label="Implementation expectations",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Who does what, by when, and how it will be checked. Recorded in the minutes.",
+        error_messages={"required": "Enter the implementation expectations."},
+    )
+    override_reason = forms.CharField(
+        label="Why approve it with open high-risk gaps or failed tests?",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, meetings, blocked: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.meetings = {str(m.pk): m for m in meetings}
+        self.fields["meeting"].choices = [
+            *[(str(m.pk), f"{m.title}, {m.meeting_date:%-d %b %Y}") for m in meetings],
+            (self.NEW, "A new meeting"),
+        ]
+        self.fields["meeting"].initial = str(meetings[0].pk) if meetings else self.NEW
+        self.fields["meeting_date"].initial = timezone.localdate()
+        if not blocked:
+            del self.fields["override_reason"]
+
+    def chosen_meeting(self):
+        return self.meetings.get(self.cleaned_data.get("meeting"))
