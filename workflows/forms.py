@@ -91,10 +91,14 @@ class AdoptForm(PlainMessagesMixin, forms.Form):
 
 class GapForm(PlainMessagesMixin, forms.Form):
     step = forms.ModelChoiceField(
-        label="Which step does it concern?", queryset=None, widget=forms.RadioSelect
+        label="Which step does it concern?",
+        queryset=None,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the step it concerns."},
     )
     kind = forms.ChoiceField(
         label="What did you find?",
+        error_messages={"required": "Choose a gap, duplication or workaround."},
         choices=PracticeGap.Kind.choices,
         widget=forms.RadioSelect,
         help_text="A gap: the step is not done as mapped. Duplication: the same thing is "
@@ -107,10 +111,16 @@ class GapForm(PlainMessagesMixin, forms.Form):
     )
     frequency = forms.ChoiceField(
         label="How often it happens",
+        error_messages={"required": "Choose how often it happens."},
         choices=PracticeGap.Frequency.choices,
         widget=forms.RadioSelect,
     )
-    risk = forms.ChoiceField(label="Risk to care", choices=Risk.choices, widget=forms.RadioSelect)
+    risk = forms.ChoiceField(
+        label="Risk to care",
+        choices=Risk.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the risk to care: none, low, medium or high."},
+    )
     affects_safe_care = forms.BooleanField(
         label="This affects safe care",
         required=False,
@@ -151,26 +161,40 @@ class StaffTestForm(PlainMessagesMixin, forms.Form):
 
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
     step = forms.ModelChoiceField(
-        label="Which step was tested?", queryset=None, widget=forms.RadioSelect
+        label="Which step was tested?",
+        queryset=None,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the step that was tested."},
     )
     staff_role = forms.ChoiceField(
-        label="Staff role", choices=CareRole.choices, widget=forms.RadioSelect
+        label="Staff role",
+        choices=CareRole.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the role of the staff member who tested it."},
     )
     shift = forms.ChoiceField(
-        label="Shift", choices=StaffTest.Shift.choices, widget=forms.RadioSelect
+        label="Shift",
+        choices=StaffTest.Shift.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the shift."},
     )
     task_practical = forms.ChoiceField(
         label="Was the task practical during care?",
+        error_messages={"required": "Choose yes, partly or no: was the task practical?"},
         choices=Practical.choices,
         widget=forms.RadioSelect,
     )
     prompt_practical = forms.ChoiceField(
         label="Was the ECM prompt practical?",
+        error_messages={"required": "Choose yes, partly or no: was the ECM prompt practical?"},
         choices=Practical.choices,
         widget=forms.RadioSelect,
     )
     recording_practical = forms.ChoiceField(
         label="Was the recording expectation practical?",
+        error_messages={
+            "required": "Choose yes, partly or no: was the recording expectation practical?"
+        },
         choices=Practical.choices,
         widget=forms.RadioSelect,
     )
@@ -202,16 +226,19 @@ class StaffTestForm(PlainMessagesMixin, forms.Form):
 class FindingForm(PlainMessagesMixin, forms.Form):
     consistency = forms.ChoiceField(
         label="Does it improve consistency of practice?",
+        error_messages={"required": "Choose whether it improves consistency of practice."},
         choices=QualityFinding.Effect.choices,
         widget=forms.RadioSelect,
     )
     record_quality = forms.ChoiceField(
         label="Does it improve record quality?",
+        error_messages={"required": "Choose whether it improves record quality."},
         choices=QualityFinding.Effect.choices,
         widget=forms.RadioSelect,
     )
     risk_visibility = forms.ChoiceField(
         label="Does it improve risk visibility?",
+        error_messages={"required": "Choose whether it improves risk visibility."},
         choices=QualityFinding.Effect.choices,
         widget=forms.RadioSelect,
     )
@@ -261,7 +288,9 @@ class ApproveForm(PlainMessagesMixin, forms.Form):
     NEW = "new"
 
     meeting = forms.ChoiceField(
-        label="In which senior leadership team meeting?", widget=forms.RadioSelect
+        label="In which senior leadership team meeting?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the meeting, or a new one."},
     )
     meeting_date = forms.DateField(
         label="Date of the new meeting", required=False, widget=DATE_INPUT
