@@ -115,6 +115,7 @@ def map_adopt(
 ) -> WorkflowVersion:
     """A service adopts a copy of the template's approved version: a draft it can adapt."""
     at = at or timezone.now()
+    template = WorkflowVersion.objects.select_related("map").get(pk=template.pk)
     if not template.map.is_template or template.map.organisation_id != service.organisation_id:
         raise ValidationError("Adopt a template of this organisation.")
     if template.status != WorkflowVersion.Status.APPROVED:
@@ -200,28 +201,38 @@ def version_revise(
 
 @transaction.atomic
 def version_update(
-    *, actor: User, version: WorkflowVersion, change_summary: str
+    *, actor: User, version: WorkflowVersion, change_summary: str, at: datetime | None = None
 ) -> WorkflowVersion:
     version = _lock_version(version)
     _require(actor, "workflows.edit", version.map)
     _require_draft(version)
     version.change_summary = change_summary.strip()
+    if at is not None:
+        version._history_date = at
     return save_with_reason(version, actor=actor, reason="workflows.version.updated")
 
 
 @transaction.atomic
 def draft_discard(*, actor: User, version: WorkflowVersion) -> WorkflowMap:
     """Throw away a draft nobody has used. The first draft of a service's adopted copy takes the
-    copy with it, so the service can adopt the template again."""
+    copy with it, so the service can adopt the template again; a revision that withdrew a version
+    under test puts that version back under test."""
     version = _lock_version(version)
     workflow_map = version.map
     _require(actor, "workflows.edit", workflow_map)
     _require_draft(version)
     if version.tests.exists() or PracticeGap.objects.filter(step__version=version).exists():
         raise ValidationError("This draft has gaps or tests recorded against it and is kept.")
+    withdrawn = version.based_on
     for step in version.steps.all():
         delete_with_reason(step, actor=actor, reason="workflows.step.discarded")
     delete_with_reason(version, actor=actor, reason="workflows.version.discarded")
+    if withdrawn is not None and withdrawn.status == WorkflowVersion.Status.WITHDRAWN:
+        # The revision withdrew the version under test; without it, that test carries on.
+        withdrawn = _lock_version(withdrawn)
+        withdrawn.status = WorkflowVersion.Status.UNDER_TEST
+        withdrawn.closed_at = None
+        save_with_reason(withdrawn, actor=actor, reason="workflows.version.test_resumed")
     if not workflow_map.versions.exists():
         delete_with_reason(workflow_map, actor=actor, reason="workflows.map.discarded")
     return workflow_map
@@ -249,16 +260,24 @@ def version_start_test(
     return save_with_reason(version, actor=actor, reason="workflows.version.test_started")
 
 
+def _gap_label(gap: PracticeGap, version: WorkflowVersion) -> str:
+    where = f"Step {gap.step.position}"
+    if gap.step.version_id != version.pk:
+        where += f" of version {gap.step.version.number}"
+    return f"{where}: {gap.description[:120]}"
+
+
 def approval_blockers(version: WorkflowVersion) -> dict:
-    """What stops approval without an override: open high-risk gaps and failed staff tests."""
-    gaps = PracticeGap.objects.filter(step__version=version, status=PracticeGap.Status.OPEN)
-    high = [g for g in gaps.select_related("step") if g.is_high_risk]
+    """What stops approval without an override: open high-risk gaps logged against any version of
+    this workflow at this service (the gap that prompted a revision is logged against the version
+    in use), and failed staff tests of this version."""
+    gaps = PracticeGap.objects.filter(
+        step__version__map_id=version.map_id, status=PracticeGap.Status.OPEN
+    ).order_by("observed_on", "pk")
+    high = [g for g in gaps.select_related("step__version") if g.is_high_risk]
     failed = [t for t in version.tests.select_related("step") if t.failed]
     return {
-        "gaps": [
-            {"id": g.pk, "label": f"Step {g.step.position}: {g.description[:120]}", "risk": g.risk}
-            for g in high
-        ],
+        "gaps": [{"id": g.pk, "label": _gap_label(g, version), "risk": g.risk} for g in high],
         "tests": [
             {
                 "id": t.pk,
@@ -331,10 +350,11 @@ def version_approve(
         f"{workflow_map.scope_label}, version {version.number}. "
         f"Implementation expectations: {implementation_expectations.strip()}"
     )
-    if override_reason.strip():
-        text += (
-            f" Approved with open high-risk gaps or failed tests because: {override_reason.strip()}"
-        )
+    blocked = bool(blockers["gaps"] or blockers["tests"])
+    # A reason is an override only when something was open: the minutes say so only then.
+    override_reason = override_reason.strip() if blocked else ""
+    if override_reason:
+        text += f" Approved with open high-risk gaps or failed tests because: {override_reason}"
     decision = decision_record(actor=actor, meeting=meeting, text=text)
     for previous in WorkflowVersion.objects.select_for_update().filter(
         map=workflow_map, status=WorkflowVersion.Status.APPROVED
@@ -348,7 +368,7 @@ def version_approve(
     version.approved_by = actor
     version.decision = decision
     version.implementation_expectations = implementation_expectations.strip()
-    version.override_reason = override_reason.strip()
+    version.override_reason = override_reason
     version.approval_blockers = blockers
     version._history_date = at
     return save_with_reason(version, actor=actor, reason="workflows.version.approved")
@@ -499,11 +519,14 @@ def gap_record(
         errors["description"] = "Describe what staff actually do, and how it differs from the step."
     if not gap.evidence:
         errors["evidence"] = "Choose at least one kind of evidence."
+    elif set(gap.evidence) - set(PracticeGap.Evidence.values):
+        errors["evidence"] = "Choose observation, record sample or staff feedback."
+    if observed_on > timezone.localdate():
+        errors["observed_on"] = "The date it was seen cannot be in the future."
     if risk == Risk.NONE and affects_safe_care:
         errors["risk"] = "A gap that affects safe care carries a risk: choose low, medium or high."
     if errors:
         raise ValidationError(errors)
-    _check_day(observed_on, field="observed_on", what="it was seen")
     gap.full_clean(exclude=["organisation", "service", "step", "recorded_by"])
     gap._history_date = at
     save_with_reason(gap, actor=actor, reason="workflows.gap.recorded")
@@ -603,7 +626,10 @@ def staff_test_record(
             save_with_reason(test, actor=actor, reason="workflows.test.recorded")
     except IntegrityError:
         # The same submission arrived twice at once: the other one won.
-        return StaffTest.objects.get(idempotency_key=idempotency_key), False
+        existing = StaffTest.objects.get(idempotency_key=idempotency_key)
+        if existing.tested_by_id != actor.pk:
+            raise PermissionDenied("That submission belongs to someone else.") from None
+        return existing, False
     if test.affects_safe_care:
         _escalate_safe_care_now()
     return test, True

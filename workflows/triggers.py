@@ -35,6 +35,28 @@ def _gap_record(gap: PracticeGap) -> EvidenceRecord:
     )
 
 
+def step_lineage(gaps: list[PracticeGap]) -> dict[int, int]:
+    """Each gap's step as the same step through revisions: a step copied into a new version of the
+    same map counts as the step it was copied from."""
+    map_ids = {g.step.version.map_id for g in gaps}
+    rows = WorkflowStep.objects.filter(version__map_id__in=map_ids).values_list(
+        "pk", "copied_from_id", "version__map_id"
+    )
+    parent = {pk: (source, map_id) for pk, source, map_id in rows}
+
+    def root(pk: int) -> int:
+        seen = set()
+        while pk not in seen:
+            seen.add(pk)
+            source, map_id = parent.get(pk, (None, None))
+            if source is None or parent.get(source, (None, None))[1] != map_id:
+                return pk
+            pk = source
+        return pk
+
+    return {g.pk: root(g.step_id) for g in gaps}
+
+
 def _by_service(rows, scopes: list[Scope], find) -> list[tuple[Scope, list[Finding]]]:
     grouped = defaultdict(list)
     for row in rows:
@@ -90,9 +112,10 @@ class RepeatedWorkarounds(ServiceTrigger):
 
         def find(scope: Scope, gaps: list[PracticeGap]) -> list[Finding]:
             by_map, by_step = defaultdict(list), defaultdict(list)
+            lineage = step_lineage(gaps)
             for gap in gaps:
                 by_map[gap.step.version.map_id].append(gap)
-                by_step[gap.step_id].append(gap)
+                by_step[lineage[gap.pk]].append(gap)
             findings = []
             fired_maps = set()
             for map_id, found in by_map.items():
@@ -194,7 +217,8 @@ class WorkflowDuplication(ServiceTrigger):
 
         def find(scope: Scope, gaps: list[PracticeGap]) -> list[Finding]:
             findings = []
-            steps = {g.step_id for g in gaps}
+            lineage = step_lineage(gaps)
+            steps = set(lineage.values())
             if len(steps) >= duplicated_steps:
                 findings.append(
                     Finding(

@@ -2,7 +2,7 @@
 record a finding, approve, revise and supersede."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,14 +13,15 @@ from caregov.models import Escalation
 from workflows import services
 from workflows.models import PracticeGap, WorkflowVersion
 
-STEP = dict(
-    role="care_worker",
-    action="Give the medicines on the round",
-    ecm_location="eMAR",
-    recorded_item="medicine given",
-    prompt="Record each dose as given, refused or withheld with a reason.",
-    minutes_expected=5,
-)
+#: The test world already has medication and daily notes maps (tests/conftest.py).
+STEP = {
+    "role": "care_worker",
+    "action": "Record the care given",
+    "ecm_location": "Daily note",
+    "recorded_item": "care given",
+    "prompt": "Record what was done and how the person responded.",
+    "minutes_expected": 5,
+}
 
 
 @pytest.fixture
@@ -38,12 +39,14 @@ def test_the_workflow_journey(world, people, django_capture_on_commit_callbacks)
     template = services.template_create(
         actor=people["director"],
         organisation=world.org,
-        workflow="medication",
-        title="Medication round",
+        workflow="care_planning",
+        title="Care visit",
     )
     services.step_save(actor=people["director"], version=template, **STEP)
     services.step_save(
-        actor=people["director"], version=template, **{**STEP, "action": "Count stock"}
+        actor=people["director"],
+        version=template,
+        **{**STEP, "action": "Update the risk assessment"},
     )
     services.version_start_test(actor=people["director"], version=template)
     services.version_approve(
@@ -61,13 +64,13 @@ def test_the_workflow_journey(world, people, django_capture_on_commit_callbacks)
         actor=people["manager"], service=world.service_a, template=template
     )
     assert [s.action for s in version.steps.all()] == [
-        "Give the medicines on the round",
-        "Count stock",
+        "Record the care given",
+        "Update the risk assessment",
     ]
     services.step_move(actor=people["manager"], step=version.steps.get(position=2), offset=-1)
     assert [s.action for s in version.steps.all()] == [
-        "Count stock",
-        "Give the medicines on the round",
+        "Update the risk assessment",
+        "Record the care given",
     ]
     services.version_start_test(actor=people["manager"], version=version)
     step = version.steps.get(position=2)
@@ -77,7 +80,7 @@ def test_the_workflow_journey(world, people, django_capture_on_commit_callbacks)
             actor=people["manager"],
             step=step,
             kind="workaround",
-            description="Staff write doses on paper and copy them in later.",
+            description="Staff write notes on paper and copy them in later.",
             frequency="most_shifts",
             risk="high",
             affects_safe_care=True,
@@ -162,4 +165,3 @@ def test_the_workflow_journey(world, people, django_capture_on_commit_callbacks)
     version.refresh_from_db()
     assert version.status == "superseded"
     assert PracticeGap.objects.get(pk=gap.pk).status == "resolved"
-    assert date.today()
