@@ -8,7 +8,16 @@ class WorkflowsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from caregov.registry import register_menu_item
-        from workflows import reviews, triggers  # noqa: F401  (register with the kernel)
+        from caregov.registry import DemoBuilder, register_demo_builder, register_menu_item
+        from workflows import demo, reviews, triggers  # noqa: F401  (register with the kernel)
+
+        register_demo_builder(
+            DemoBuilder(
+                "workflows",
+                before_replay=demo.build_workflow_history,
+                after_replay=demo.build_workflow_findings,
+                delete=demo.delete_workflow_history,
+            )
+        )
 
         register_menu_item("Workflows", "workflows:overview", "workflows.view")

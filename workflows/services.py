@@ -282,7 +282,7 @@ def approval_blockers(version: WorkflowVersion) -> dict:
             {
                 "id": t.pk,
                 "label": f"Step {t.step.position}, {t.get_shift_display().lower()} shift, "
-                f"{t.tested_on:%d %b %Y}",
+                f"{t.tested_on:%-d %b %Y}",
             }
             for t in failed
         ],
@@ -344,6 +344,7 @@ def version_approve(
             meeting_date=meeting_date,
             title="Digital workflow model approval",
             attendees=attendees,
+            at=at,
         )
     text = (
         f"Approve the {workflow_map.get_workflow_display().lower()} workflow for "
@@ -355,7 +356,7 @@ def version_approve(
     override_reason = override_reason.strip() if blocked else ""
     if override_reason:
         text += f" Approved with open high-risk gaps or failed tests because: {override_reason}"
-    decision = decision_record(actor=actor, meeting=meeting, text=text)
+    decision = decision_record(actor=actor, meeting=meeting, text=text, at=at)
     for previous in WorkflowVersion.objects.select_for_update().filter(
         map=workflow_map, status=WorkflowVersion.Status.APPROVED
     ):
@@ -468,7 +469,7 @@ def _check_day(day: date, *, field: str, what: str, not_before: date | None = No
     if day > timezone.localdate():
         raise ValidationError({field: f"The date {what} cannot be in the future."})
     if not_before and day < not_before:
-        raise ValidationError({field: f"The date {what} cannot be before {not_before:%d %b %Y}."})
+        raise ValidationError({field: f"The date {what} cannot be before {not_before:%-d %b %Y}."})
 
 
 @transaction.atomic
@@ -487,6 +488,8 @@ def gap_record(
     at: datetime | None = None,
 ) -> PracticeGap:
     """A registered manager compares a mapped workflow with what staff do and logs what differs."""
+    # Records dated now escalate at once; back-dated ones (the demo) wait for the scheduler.
+    live = at is None
     at = at or timezone.now()
     # Read the version afresh: its state decides what may be recorded against it.
     version = WorkflowVersion.objects.select_related("map").get(pk=step.version_id)
@@ -530,7 +533,7 @@ def gap_record(
     gap.full_clean(exclude=["organisation", "service", "step", "recorded_by"])
     gap._history_date = at
     save_with_reason(gap, actor=actor, reason="workflows.gap.recorded")
-    if gap.affects_safe_care:
+    if gap.affects_safe_care and live:
         _escalate_safe_care_now()
     return gap
 
@@ -576,6 +579,8 @@ def staff_test_record(
 ) -> tuple[StaffTest, bool]:
     """A team leader records one test of a step with staff on shift. A repeat of the same
     submission (same key) answers with the first; returns (test, created)."""
+    # Records dated now escalate at once; back-dated ones (the demo) wait for the scheduler.
+    live = at is None
     at = at or timezone.now()
     existing = StaffTest.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
@@ -630,7 +635,7 @@ def staff_test_record(
         if existing.tested_by_id != actor.pk:
             raise PermissionDenied("That submission belongs to someone else.") from None
         return existing, False
-    if test.affects_safe_care:
+    if test.affects_safe_care and live:
         _escalate_safe_care_now()
     return test, True
 

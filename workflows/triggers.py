@@ -31,7 +31,7 @@ def _gap_record(gap: PracticeGap) -> EvidenceRecord:
     return EvidenceRecord(
         "workflows.PracticeGap",
         gap.pk,
-        f"{gap.get_kind_display()} at step {gap.step.position}, {gap.observed_on:%d %b %Y}",
+        f"{gap.get_kind_display()} at step {gap.step.position}, {gap.observed_on:%-d %b %Y}",
     )
 
 
@@ -74,13 +74,15 @@ class ServiceTrigger(Trigger):
         return self.evaluate_all([scope], period, thresholds, at)[0][1]
 
 
-def _gaps_in(scopes: list[Scope], period: Period, kind: str):
+def _gaps_in(scopes: list[Scope], period: Period, kind: str, at: datetime):
+    """Gaps of a kind seen in the period and logged by the moment of evaluation."""
     return (
         PracticeGap.objects.filter(
             service__in=[s.service.pk for s in scopes],
             kind=kind,
             observed_on__gte=period.start,
             observed_on__lte=period.end,
+            recorded_at__lte=at,
         )
         .select_related("step__version__map")
         .order_by("observed_on", "pk")
@@ -160,25 +162,27 @@ class RepeatedWorkarounds(ServiceTrigger):
                     )
             return findings
 
-        return _by_service(_gaps_in(scopes, period, PracticeGap.Kind.WORKAROUND), scopes, find)
+        return _by_service(_gaps_in(scopes, period, PracticeGap.Kind.WORKAROUND, at), scopes, find)
 
 
 def _normalised(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def steps_in_use(service_ids: list[int]):
-    """Steps of each service's workflows as staff follow them: the approved version, or the version
-    under test where no version is approved yet."""
-    approved_maps = WorkflowVersion.objects.filter(
-        status=WorkflowVersion.Status.APPROVED, map__service__in=service_ids
-    ).values("map_id")
-    in_use = Q(version__status=WorkflowVersion.Status.APPROVED) | (
-        Q(version__status=WorkflowVersion.Status.UNDER_TEST) & ~Q(version__map_id__in=approved_maps)
-    )
+def steps_in_use(service_ids: list[int], at: datetime):
+    """Steps of each service's workflows as staff followed them at a moment: the version approved
+    then, or the version under test where none was approved. States are read from the versions'
+    dates, so a past moment sees the workflows of that day."""
+    in_use: dict[int, WorkflowVersion] = {}
+    for version in WorkflowVersion.objects.filter(map__service__in=service_ids):
+        status = version.status_at(at)
+        current = in_use.get(version.map_id)
+        if status == WorkflowVersion.Status.APPROVED or (
+            status == WorkflowVersion.Status.UNDER_TEST and current is None
+        ):
+            in_use[version.map_id] = version
     return (
-        WorkflowStep.objects.filter(version__map__service__in=service_ids)
-        .filter(in_use)
+        WorkflowStep.objects.filter(version__in=[v.pk for v in in_use.values()])
         .select_related("version__map")
         .order_by("version__map__workflow", "position")
     )
@@ -209,7 +213,7 @@ class WorkflowDuplication(ServiceTrigger):
         duplicated_steps, places = int(thresholds["duplicated_steps"]), int(thresholds["places"])
         service_ids = [s.service.pk for s in scopes]
         recordings = defaultdict(lambda: defaultdict(list))
-        for step in steps_in_use(service_ids):
+        for step in steps_in_use(service_ids, at):
             if step.recorded_item.strip():
                 recordings[step.version.map.service_id][_normalised(step.recorded_item)].append(
                     step
@@ -265,7 +269,7 @@ class WorkflowDuplication(ServiceTrigger):
                     )
             return findings
 
-        return _by_service(_gaps_in(scopes, period, PracticeGap.Kind.DUPLICATION), scopes, find)
+        return _by_service(_gaps_in(scopes, period, PracticeGap.Kind.DUPLICATION, at), scopes, find)
 
 
 @register_trigger
@@ -365,13 +369,19 @@ class UnsafeDigitalProcess(ServiceTrigger):
             return []
         service_ids = [s.service.pk for s in scopes]
         names = {s.service.pk: s.label for s in scopes}
-        gaps = PracticeGap.objects.filter(
-            service__in=service_ids, affects_safe_care=True, status=PracticeGap.Status.OPEN
-        ).select_related("step__version__map")
+        # Open at the moment of evaluation: logged by then and not yet resolved.
+        gaps = (
+            PracticeGap.objects.filter(
+                service__in=service_ids, affects_safe_care=True, recorded_at__lte=at
+            )
+            .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=at))
+            .select_related("step__version__map")
+        )
         tests = StaffTest.objects.filter(
             service__in=service_ids,
             affects_safe_care=True,
             tested_on__gte=local_date(at) - timedelta(days=self.TEST_LOOKBACK_DAYS),
+            recorded_at__lte=at,
         ).select_related("step", "version__map")
         found = defaultdict(list)
         for gap in gaps:
@@ -415,7 +425,7 @@ class UnsafeDigitalProcess(ServiceTrigger):
                         EvidenceRecord(
                             "workflows.StaffTest",
                             test.pk,
-                            f"Staff test of step {test.step.position}, {test.tested_on:%d %b %Y}",
+                            f"Staff test of step {test.step.position}, {test.tested_on:%-d %b %Y}",
                         )
                     ],
                 )

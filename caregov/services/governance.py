@@ -374,6 +374,7 @@ def meeting_record(
     title: str,
     attendees: str,
     minutes: str = "",
+    at: datetime | None = None,
 ) -> Meeting:
     meeting = Meeting(
         organisation=organisation,
@@ -387,6 +388,8 @@ def meeting_record(
     )
     _require_capability(actor, "decisions.record", meeting)
     meeting.full_clean()
+    if at is not None:
+        meeting._history_date = at
     return save_with_reason(meeting, actor=actor, reason="caregov.meeting.recorded")
 
 
@@ -403,7 +406,13 @@ def meeting_update(*, actor: User, meeting: Meeting, **fields) -> Meeting:
 
 @transaction.atomic
 def decision_record(
-    *, actor: User, meeting: Meeting, text: str, review_cycles=(), escalations=()
+    *,
+    actor: User,
+    meeting: Meeting,
+    text: str,
+    review_cycles=(),
+    escalations=(),
+    at: datetime | None = None,
 ) -> Decision:
     meeting = _lock_meeting(meeting)
     _require_capability(actor, "decisions.record", meeting)
@@ -412,7 +421,9 @@ def decision_record(
     for linked in [*review_cycles, *escalations]:
         if linked.organisation_id != meeting.organisation_id:
             raise ValidationError("Link only reviews and escalations of this organisation.")
-    decision = Decision(meeting=meeting, text=text.strip())
+    decision = Decision(meeting=meeting, text=text.strip(), created_at=at or timezone.now())
+    if at is not None:
+        decision._history_date = at
     save_with_reason(decision, actor=actor, reason="caregov.decision.recorded")
     decision.review_cycles.set(review_cycles)
     decision.escalations.set(escalations)

@@ -50,6 +50,13 @@ def london(*args) -> datetime:
     return datetime(*args, tzinfo=LONDON)
 
 
+def logged_at(day) -> datetime | None:
+    """A record about a past day was logged that evening; one about today is logged now."""
+    if day >= timezone.localdate():
+        return None
+    return datetime(day.year, day.month, day.day, 18, 0, tzinfo=LONDON)
+
+
 def step_fields(**overrides) -> dict:
     return STEP | overrides
 
@@ -147,6 +154,7 @@ def gap(world, on: WorkflowStep, *, actor=None, **fields):
         "evidence": ["observation"],
         "observed_on": timezone.localdate(),
     } | fields
+    values.setdefault("at", logged_at(values["observed_on"]))
     return services.gap_record(
         actor=actor or world.user(Role.OPERATIONS_DIRECTOR), step=on, **values
     )
@@ -172,6 +180,7 @@ def staff_test(world, on: WorkflowStep, *, actor=None, **fields):
     } | fields
     if actor is None:
         actor = team_leader_at(world, on.version.map.service)
+    values.setdefault("at", logged_at(values["tested_on"]))
     test, _ = services.staff_test_record(actor=actor, step=on, **values)
     return test
 
