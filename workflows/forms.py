@@ -322,7 +322,13 @@ class ApproveForm(PlainMessagesMixin, forms.Form):
         ]
         self.fields["meeting"].initial = str(meetings[0].pk) if meetings else self.NEW
         self.fields["meeting_date"].initial = timezone.localdate()
-        if not blocked:
+        if blocked:
+            self.fields["override_reason"].required = True
+            self.fields["override_reason"].error_messages["required"] = (
+                "Say why the senior leadership team approves it while these are open, or resolve "
+                "them first."
+            )
+        else:
             del self.fields["override_reason"]
 
     def chosen_meeting(self):

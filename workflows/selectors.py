@@ -163,6 +163,19 @@ class QuarterEvidence:
         )
 
     @property
+    def map_summary(self) -> str:
+        """Like "6 approved, 1 under test, 1 draft"."""
+        approved = sum(1 for m in self.maps if m.in_use)
+        testing = sum(1 for m in self.maps if m.in_progress_status == "under_test")
+        drafts = sum(1 for m in self.maps if m.in_progress_status == "draft")
+        parts = [f"{approved} approved"]
+        if testing:
+            parts.append(f"{testing} under test")
+        if drafts:
+            parts.append(f"{drafts} draft{'s' if drafts != 1 else ''}")
+        return ", ".join(parts)
+
+    @property
     def failed_tests(self) -> int:
         return sum(1 for t in self.tests if t.failed)
 

@@ -197,8 +197,12 @@ def version_detail(request, pk: int):
     }
     if can_practice:
         context["tests"] = list(version.tests.select_related("step", "tested_by"))
+        # Gaps on every version of this workflow: the ones that prompted a revision were logged
+        # against the version in use, and still count until resolved.
         context["gaps"] = list(
-            PracticeGap.objects.filter(step__version=version).select_related("step")
+            PracticeGap.objects.filter(step__version__map=workflow_map)
+            .select_related("step__version")
+            .order_by("status", "-observed_on")
         )
         context["findings"] = list(
             version.findings.select_related("recorded_by").prefetch_related("tests", "gaps")
