@@ -40,7 +40,6 @@ import uuid
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from django.apps import apps
 from django.utils import timezone
 
 from caregov.access import Role
@@ -56,6 +55,7 @@ from workflows.models import (
     WorkflowStep,
     WorkflowVersion,
 )
+from workflows.selectors import audits_for_evidence
 
 #: Days in the default demo (18 months); story days are written in this frame.
 FRAME = 18 * 30 + 14
@@ -1986,24 +1986,7 @@ def build_workflow_history(
 def _audit_evidence(quality_lead, service: Service, since: date) -> list[dict]:
     """Submitted record audits of the service since the test began, as the finding form links
     them."""
-    if not apps.is_installed("assurance"):
-        return []
-    from assurance.selectors import audit_list
-
-    audits = (
-        audit_list(user=quality_lead)
-        .filter(service=service, status="submitted", period_start__gte=since.replace(day=1))
-        .order_by("period_start", "pk")[:4]
-    )
-    return [
-        {
-            "id": audit.pk,
-            "label": f"Audit {audit.pk}, {audit.period_label}, submitted "
-            f"{audit.submitted_at:%-d %b %Y}",
-            "url": audit.get_absolute_url(),
-        }
-        for audit in audits
-    ]
+    return audits_for_evidence(user=quality_lead, service=service, since=since, limit=4)
 
 
 def build_workflow_findings(organisation, *, rng: random.Random, today: date, people: dict) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import Count, Q, QuerySet
 
@@ -223,9 +223,12 @@ def quarter_evidence(
     ]
 
 
-def audits_for_evidence(*, user: User, service: Service) -> list[dict]:
-    """Submitted record audits of the service, when the assurance app is installed, as evidence a
-    quality finding can link to."""
+def audits_for_evidence(
+    *, user: User, service: Service, since: date | None = None, limit: int = 24
+) -> list[dict]:
+    """Submitted record audits of the service (from the month of `since`, oldest first, when
+    given; else the latest), when the assurance app is installed, as evidence a quality finding
+    can link to."""
     from django.apps import apps
 
     if not apps.is_installed("assurance") or not access.has_capability(
@@ -234,7 +237,11 @@ def audits_for_evidence(*, user: User, service: Service) -> list[dict]:
         return []
     from assurance.selectors import audit_list
 
-    audits = audit_list(user=user).filter(service=service, status="submitted")[:24]
+    audits = audit_list(user=user).filter(service=service, status="submitted")
+    if since is not None:
+        audits = audits.filter(period_start__gte=since.replace(day=1)).order_by(
+            "period_start", "pk"
+        )
     return [
         {
             "id": audit.pk,
@@ -242,5 +249,5 @@ def audits_for_evidence(*, user: User, service: Service) -> list[dict]:
             f"{audit.submitted_at:%-d %b %Y}",
             "url": audit.get_absolute_url(),
         }
-        for audit in audits
+        for audit in audits[:limit]
     ]
