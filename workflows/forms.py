@@ -90,6 +90,7 @@ class AdoptForm(PlainMessagesMixin, forms.Form):
 
 
 class GapForm(PlainMessagesMixin, forms.Form):
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
     step = forms.ModelChoiceField(
         label="Which step does it concern?",
         queryset=None,
@@ -145,6 +146,7 @@ class GapForm(PlainMessagesMixin, forms.Form):
         self.fields["step"].queryset = steps
         self.fields["step"].label_from_instance = lambda s: f"{s.position}. {s.action}"
         self.fields["observed_on"].initial = timezone.localdate()
+        self.fields["idempotency_key"].initial = uuid.uuid4()
 
 
 class ResolveGapForm(PlainMessagesMixin, forms.Form):

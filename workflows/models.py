@@ -9,6 +9,7 @@ version is frozen, and the state of every version at any past moment can be read
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from django.conf import settings
@@ -301,6 +302,8 @@ class PracticeGap(Scoped):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     resolution = models.TextField(blank=True)
+    #: The key the log form carried: a repeat of the same submission answers with this gap.
+    idempotency_key = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     history = HistoricalRecords()
 
     class Meta:

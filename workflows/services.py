@@ -485,9 +485,17 @@ def gap_record(
     evidence: list[str],
     evidence_detail: str = "",
     observed_on: date,
+    idempotency_key: uuid.UUID | None = None,
     at: datetime | None = None,
 ) -> PracticeGap:
-    """A registered manager compares a mapped workflow with what staff do and logs what differs."""
+    """A registered manager compares a mapped workflow with what staff do and logs what differs.
+    A repeat of the same submission (same key) answers with the gap it made."""
+    if idempotency_key is not None:
+        existing = PracticeGap.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if existing.recorded_by_id != actor.pk:
+                raise PermissionDenied("That submission belongs to someone else.")
+            return existing
     # Records dated now escalate at once; back-dated ones (the demo) wait for the scheduler.
     live = at is None
     at = at or timezone.now()
@@ -508,6 +516,7 @@ def gap_record(
         observed_on=observed_on,
         recorded_by=actor,
         recorded_at=at,
+        idempotency_key=idempotency_key or uuid.uuid4(),
     )
     _require(actor, "practice.record_gaps", gap)
     if workflow_map.is_template:
@@ -530,9 +539,17 @@ def gap_record(
         errors["risk"] = "A gap that affects safe care carries a risk: choose low, medium or high."
     if errors:
         raise ValidationError(errors)
-    gap.full_clean(exclude=["organisation", "service", "step", "recorded_by"])
+    gap.full_clean(exclude=["organisation", "service", "step", "recorded_by", "idempotency_key"])
     gap._history_date = at
-    save_with_reason(gap, actor=actor, reason="workflows.gap.recorded")
+    try:
+        with transaction.atomic():
+            save_with_reason(gap, actor=actor, reason="workflows.gap.recorded")
+    except IntegrityError:
+        # The same submission arrived twice at once: the other one won.
+        existing = PracticeGap.objects.get(idempotency_key=gap.idempotency_key)
+        if existing.recorded_by_id != actor.pk:
+            raise PermissionDenied("That submission belongs to someone else.") from None
+        return existing
     if gap.affects_safe_care and live:
         _escalate_safe_care_now()
     return gap

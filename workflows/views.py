@@ -672,7 +672,7 @@ def gap_new(request, pk: int):
             messages.success(
                 request, f"{gap.get_kind_display()} logged at step {gap.step.position}.{note}"
             )
-            return redirect(version.get_absolute_url() + "#gaps")
+            return redirect(f"{version.get_absolute_url()}?saved={gap.idempotency_key}#gaps")
     return render(
         request,
         "workflows/gap_form.html",
@@ -724,7 +724,10 @@ def test_new(request, pk: int):
                     f"Test of step {test.step.position} recorded: {test.result.lower()}. "
                     "Record the next one below.",
                 )
-            query = f"?step={test.step_id}&staff_role={test.staff_role}&shift={test.shift}"
+            query = (
+                f"?step={test.step_id}&staff_role={test.staff_role}&shift={test.shift}"
+                f"&saved={test.idempotency_key}"
+            )
             return redirect(reverse("workflows:test_new", args=[version.pk]) + query)
     if request.method == "POST":
         # A fresh key for the corrected submission; the failed one saved nothing.

@@ -83,6 +83,19 @@
     window.setTimeout(poll, 1000);
   }
 
+  // A page reached after a save names the submission saved (?saved=<idempotency key>): the draft
+  // that carried it is done, and is not offered again.
+  var savedKey = new URLSearchParams(window.location.search).get("saved");
+  if (savedKey) {
+    try {
+      Object.keys(localStorage).forEach(function (name) {
+        var entry = null;
+        try { entry = JSON.parse(localStorage.getItem(name)); } catch (e) { return; }
+        if (entry && entry.k === savedKey) localStorage.removeItem(name);
+      });
+    } catch (e) { /* private mode */ }
+  }
+
   // Drafts: a form marked data-draft keeps what was entered on this device, so a dropped
   // connection or a reload loses nothing; it is sent when the connection is back.
   document.querySelectorAll("form[data-draft]").forEach(function (form) {
@@ -101,13 +114,17 @@
         else if (el.type === "checkbox") values[el.name + "=" + el.value] = el.checked;
         else values[el.name] = el.value;
       });
-      try { localStorage.setItem(key, JSON.stringify({ t: Date.now(), values: values })); } catch (e) { return; }
+      // The submission's idempotency key goes with the draft: sent again after a reload, the
+      // server answers with the record it already made rather than making a second one.
+      var idem = form.elements.idempotency_key;
+      try { localStorage.setItem(key, JSON.stringify({ t: Date.now(), k: idem ? idem.value : null, values: values })); } catch (e) { return; }
       if (status) status.textContent = "Saved on this device.";
     };
     var stored = null;
     try { stored = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { stored = null; }
     var hasErrors = form.querySelector(".field-error");
     if (stored && stored.t > serverSaved && !hasErrors) {
+      if (stored.k && form.elements.idempotency_key) form.elements.idempotency_key.value = stored.k;
       fields().forEach(function (el) {
         if (el.type === "checkbox") {
           if ((el.name + "=" + el.value) in stored.values) el.checked = stored.values[el.name + "=" + el.value];

@@ -98,6 +98,7 @@ def test_a_safe_care_gap_logged_on_the_page_escalates_at_once(
         response = client.post(
             reverse("workflows:gap_new", args=[version.pk]),
             {
+                "idempotency_key": str(uuid.uuid4()),
                 "step": version.steps.get().pk,
                 "kind": "workaround",
                 "description": "Night staff note doses on a handover sheet, typed in next day",
@@ -111,6 +112,7 @@ def test_a_safe_care_gap_logged_on_the_page_escalates_at_once(
         )
     assert "escalated to the senior leadership team" in response.content.decode()
     gap = PracticeGap.objects.get(description__startswith="Night staff")
+    assert f"saved={gap.idempotency_key}" in response.redirect_chain[0][0]
     escalation = Escalation.objects.get(subject=f"gap:{gap.pk}")
     assert escalation.severity == "high" and escalation.service == world.service_a
 
@@ -192,3 +194,21 @@ def test_the_quarterly_review_presents_each_service(client, world):
     review = world.record("wf_review", world.service_a)
     page = _page(client, reverse("workflows:quarterly_review", args=[review.pk]))
     assert "Willow House" in page and "Beech Court" in page and "Far Away" not in page
+
+
+def test_a_gap_sent_twice_after_a_dropped_connection_is_logged_once(client, world, records):
+    version = records["wf_under_test"]
+    client.force_login(world.user(Role.REGISTERED_MANAGER))
+    data = {
+        "idempotency_key": str(uuid.uuid4()),
+        "step": version.steps.get().pk,
+        "kind": "duplication",
+        "description": "Fluids written on the chart and again in the daily note",
+        "frequency": "most_shifts",
+        "risk": "low",
+        "evidence": ["record_sample"],
+        "observed_on": timezone.localdate().isoformat(),
+    }
+    url = reverse("workflows:gap_new", args=[version.pk])
+    assert client.post(url, data).status_code == client.post(url, data).status_code == 302
+    assert PracticeGap.objects.filter(description__startswith="Fluids written").count() == 1
