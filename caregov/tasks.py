@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from caregov.cadence import parse_moment
-from caregov.engine import evaluate_triggers, run_scheduler, scheduler_lock
+from caregov.engine import run_scheduler
 
 
 @shared_task(acks_late=True, name="caregov.run_governance_scheduler")
@@ -14,11 +14,3 @@ def run_governance_scheduler(at: str | None = None) -> str:
     """Open due review cycles, evaluate triggers and escalate what is overdue."""
     moment = parse_moment(at) if at else timezone.now()
     return str(run_scheduler(at=moment))
-
-
-@shared_task(acks_late=True, name="caregov.evaluate_triggers_now")
-def evaluate_triggers_now(codes: list[str]) -> str:
-    """Evaluate the named triggers now, for findings that escalate at once rather than at the
-    next scheduler run. Idempotent like the scheduler: an escalation already raised stays one."""
-    with scheduler_lock():
-        return str(evaluate_triggers(at=timezone.now(), codes=list(codes)))

@@ -23,9 +23,11 @@ class GapFilter(django_filters.FilterSet):
     risk = django_filters.ChoiceFilter(
         choices=Risk.choices, label="Risk to care", empty_label="Any"
     )
-    affects_safe_care = django_filters.BooleanFilter(
+    affects_safe_care = django_filters.ChoiceFilter(
         label="Affects safe care",
-        widget=django_filters.widgets.BooleanWidget,
+        choices=[("yes", "Yes"), ("no", "No")],
+        empty_label="Any",
+        method="safe_care",
     )
     status = django_filters.ChoiceFilter(
         choices=PracticeGap.Status.choices, label="Status", empty_label="Open or resolved"
@@ -41,6 +43,9 @@ class GapFilter(django_filters.FilterSet):
             self.filters["service"].queryset = services_where(
                 request.user, "practice.view"
             ).order_by("name")
+
+    def safe_care(self, queryset, name, value):
+        return queryset.filter(affects_safe_care=value == "yes")
 
     @property
     def qs(self):

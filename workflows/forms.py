@@ -53,13 +53,25 @@ class StepForm(PlainMessagesMixin, forms.ModelForm):
                 "required": "Say what the ECM prompts, or what staff are expected to record."
             },
             "minutes_expected": {"required": "Enter the time expected in whole minutes."},
+            "role": {"required": "Choose who does this step."},
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["minutes_expected"].widget.attrs.update(
-            {"inputmode": "numeric", "class": "input--short"}
-        )
+        self.fields["role"].choices = [("", "Choose a role"), *CareRole.choices]
+        minutes = self.fields["minutes_expected"]
+        minutes.min_value, minutes.max_value = 1, 480
+        minutes.widget.attrs.update({"inputmode": "numeric", "min": 1, "max": 480})
+        minutes.validators = [v for v in minutes.validators if not hasattr(v, "limit_value")]
+        between = "Enter the time expected in whole minutes, from 1 to 480."
+        minutes.error_messages.update({"invalid": between})
+        self.minutes_message = between
+
+    def clean_minutes_expected(self):
+        minutes = self.cleaned_data["minutes_expected"]
+        if minutes is not None and not 1 <= minutes <= 480:
+            raise forms.ValidationError(self.minutes_message)
+        return minutes
 
 
 class ReviseForm(PlainMessagesMixin, forms.Form):
@@ -81,12 +93,17 @@ class ChangeSummaryForm(PlainMessagesMixin, forms.Form):
 
 class AdoptForm(PlainMessagesMixin, forms.Form):
     service = forms.ModelChoiceField(
-        label="Which service adopts it", queryset=None, empty_label="Choose a service"
+        label="Which service adopts it",
+        queryset=None,
+        empty_label="Choose a service",
+        error_messages={"required": "Choose the service that adopts it."},
     )
 
     def __init__(self, *args, services, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = services
+        if services.count() == 1:
+            self.fields["service"].initial = services.first()
 
 
 class GapForm(PlainMessagesMixin, forms.Form):
@@ -322,7 +339,9 @@ class ApproveForm(PlainMessagesMixin, forms.Form):
             *[(str(m.pk), f"{m.title}, {m.meeting_date:%-d %b %Y}") for m in meetings],
             (self.NEW, "A new meeting"),
         ]
-        self.fields["meeting"].initial = str(meetings[0].pk) if meetings else self.NEW
+        # An unsigned meeting of the last fortnight is probably this one; older ones are not.
+        recent = [m for m in meetings if (timezone.localdate() - m.meeting_date).days <= 14]
+        self.fields["meeting"].initial = str(recent[0].pk) if recent else self.NEW
         self.fields["meeting_date"].initial = timezone.localdate()
         if blocked:
             self.fields["override_reason"].required = True

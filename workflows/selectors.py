@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from caregov import access
 from caregov.cadence import Period
@@ -148,6 +149,8 @@ class QuarterEvidence:
     gaps: list[PracticeGap]
     tests: list[StaffTest]
     findings: list[QualityFinding]
+    #: High-risk or safe-care gaps open at the time, whenever they were logged.
+    open_high_risk: list[PracticeGap] = field(default_factory=list)
 
     @property
     def gaps_by_kind(self) -> dict[str, int]:
@@ -208,6 +211,16 @@ def quarter_evidence(
         recorded_at__date__lte=quarter.end,
     ).select_related("version__map", "recorded_by"):
         findings[finding.version.map.service_id].append(finding)
+    moment = at or timezone.now()
+    carried = defaultdict(list)
+    for gap in (
+        PracticeGap.objects.filter(service__in=services, recorded_at__lte=moment)
+        .filter(Q(risk="high") | Q(affects_safe_care=True))
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=moment))
+        .select_related("step__version__map")
+        .order_by("observed_on")
+    ):
+        carried[gap.service_id].append(gap)
     by_service = defaultdict(list)
     for workflow_map in sorted(maps, key=lambda m: CoreWorkflow.values.index(m.workflow)):
         by_service[workflow_map.service_id].append(states[workflow_map.pk])
@@ -218,6 +231,7 @@ def quarter_evidence(
             gaps=gaps[service.pk],
             tests=tests[service.pk],
             findings=findings[service.pk],
+            open_high_risk=carried[service.pk],
         )
         for service in services
     ]

@@ -59,11 +59,12 @@ def _require_draft(version: WorkflowVersion) -> None:
 
 
 def _escalate_safe_care_now() -> None:
-    """'Evidence that digital processes are not supporting safe care' escalates at once, not at
-    the next scheduler run."""
-    from caregov.tasks import evaluate_triggers_now
+    """'Evidence that digital processes are not supporting safe care' escalates at once: the
+    trigger is evaluated in this request once the record is committed, not left to a worker or
+    the next scheduler run. Raising is idempotent, so the scheduler finds it already raised."""
+    from caregov.engine import evaluate_triggers
 
-    transaction.on_commit(lambda: evaluate_triggers_now.delay([SAFE_CARE_TRIGGER]))
+    transaction.on_commit(lambda: evaluate_triggers(at=timezone.now(), codes=[SAFE_CARE_TRIGGER]))
 
 
 # Maps and versions -----------------------------------------------------------------------------
@@ -267,6 +268,20 @@ def _gap_label(gap: PracticeGap, version: WorkflowVersion) -> str:
     return f"{where}: {gap.description[:120]}"
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def blocker_words(blockers: dict) -> str:
+    """Like "1 open high-risk gap and 2 failed staff tests"."""
+    parts = []
+    if blockers["gaps"]:
+        parts.append(_count(len(blockers["gaps"]), "open high-risk gap"))
+    if blockers["tests"]:
+        parts.append(_count(len(blockers["tests"]), "failed staff test"))
+    return " and ".join(parts)
+
+
 def approval_blockers(version: WorkflowVersion) -> dict:
     """What stops approval without an override: open high-risk gaps logged against any version of
     this workflow at this service (the gap that prompted a revision is logged against the version
@@ -320,9 +335,8 @@ def version_approve(
     blockers = approval_blockers(version)
     if (blockers["gaps"] or blockers["tests"]) and not override_reason.strip():
         errors["override_reason"] = (
-            f"This version has {len(blockers['gaps'])} open high-risk gap(s) and "
-            f"{len(blockers['tests'])} failed staff test(s). Resolve them, or record why the "
-            "senior leadership team approves it anyway."
+            f"This version has {blocker_words(blockers)}. Resolve them, or record why the senior "
+            "leadership team approves it anyway."
         )
     if meeting is None and (meeting_date is None or not attendees.strip()):
         errors["meeting"] = "Choose the meeting, or give the new meeting's date and attendees."

@@ -41,6 +41,7 @@ from workflows.models import (
     CareRole,
     CoreWorkflow,
     PracticeGap,
+    QualityFinding,
     WorkflowMap,
     WorkflowStep,
     WorkflowVersion,
@@ -86,7 +87,8 @@ def overview(request):
             "workflows": CoreWorkflow.choices,
             "templates": list(zip(CoreWorkflow.choices, template_row.cells, strict=True)),
             "rows": service_rows,
-            "can_map": access.has_organisation_capability(user, "workflows.map_templates"),
+            "can_map": access.has_organisation_capability(user, "workflows.map_templates")
+            and not all(template_row.cells),
             "can_see_log": access.has_capability(user, "practice.view"),
             "reviews": kernel_selectors.review_list(user=user)
             .filter(kind=QUARTERLY_REVIEW.code)
@@ -205,7 +207,9 @@ def version_detail(request, pk: int):
             .order_by("status", "-observed_on")
         )
         context["findings"] = list(
-            version.findings.select_related("recorded_by").prefetch_related("tests", "gaps")
+            version.findings.select_related("recorded_by").prefetch_related(
+                "tests__step", "gaps__step"
+            )
         )
         context["blockers"] = services.approval_blockers(version)
     if workflow_map.is_template:
@@ -219,9 +223,10 @@ def version_detail(request, pk: int):
     return render(request, "workflows/version_detail.html", context)
 
 
-@requires("workflows.view")
+@requires("practice.view")
 def version_history(request, pk: int):
-    version = _version(request, pk)
+    # Its history names the gaps and failed tests it was approved over: for those who review them.
+    version = _version(request, pk, "practice.view")
     return history_page(
         request,
         version,
@@ -240,6 +245,7 @@ def version_history(request, pk: int):
         ],
         related_heading="Changes to its steps",
         related_column="Step",
+        hidden=frozenset({"approval_blockers"}),
     )
 
 
@@ -304,7 +310,8 @@ def step_move(request, pk: int, step: int):
             request,
             lambda: services.step_move(actor=request.user, step=moving, offset=offset),
             success=f"Moved “{moving.action}” {'up' if offset < 0 else 'down'}.",
-            back=reverse("workflows:version_detail", args=[version.pk]) + "#steps",
+            back=reverse("workflows:version_detail", args=[version.pk])
+            + f"#step-{max(1, min(version.steps.count(), moving.position + offset))}",
         )
     # Without the page's buttons (a bookmarked link): ask which way.
     return render(
@@ -364,7 +371,7 @@ def version_summary(request, pk: int):
         success="What changed is saved.",
         done_url=version.get_absolute_url(),
         heading=f"What changed in version {version.number}",
-        button="Save",
+        button="Save what changed",
         back_url=version.get_absolute_url(),
     )
 
@@ -550,6 +557,24 @@ def version_approve(request, pk: int):
             )
             return redirect(version)
     previous = version.map.versions.filter(status=WorkflowVersion.Status.APPROVED).first()
+    findings = list(version.findings.all())
+    cautions = []
+    if version.map.service_id:
+        if not version.tests.exists():
+            cautions.append("No staff tests have been recorded on this version.")
+        if not findings:
+            cautions.append("The quality lead has recorded no finding on this version.")
+        for finding in findings:
+            worse = [
+                QualityFinding._meta.get_field(name).verbose_name.lower()
+                for name in QualityFinding.EFFECTS
+                if getattr(finding, name) == QualityFinding.Effect.WORSE
+            ]
+            if worse:
+                cautions.append(
+                    f"The quality finding of {finding.recorded_at:%-d %b %Y} says "
+                    f"{' and '.join(worse)} would be worse."
+                )
     return render(
         request,
         "workflows/approve.html",
@@ -559,7 +584,8 @@ def version_approve(request, pk: int):
             "blockers": blockers,
             "previous": previous,
             "tests": version.tests.count(),
-            "findings": list(version.findings.all()),
+            "findings": findings,
+            "cautions": cautions,
             "breadcrumbs": _crumbs(version),
         },
     )
@@ -760,7 +786,12 @@ def finding_new(request, pk: int):
         request.POST or None,
         tests=version.tests.select_related("step"),
         gaps=PracticeGap.objects.filter(step__version__map=workflow_map).select_related("step"),
-        audits=selectors.audits_for_evidence(user=request.user, service=workflow_map.service),
+        # Audits from the month testing began: the ones that can show the version's effect.
+        audits=selectors.audits_for_evidence(
+            user=request.user,
+            service=workflow_map.service,
+            since=timezone.localdate(version.test_started_at),
+        ),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

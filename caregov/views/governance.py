@@ -60,6 +60,7 @@ def history_page(
     related=None,
     related_heading="Decisions in these minutes",
     related_column="Decision",
+    hidden: frozenset[str] = frozenset(),
 ):
     return render(
         request,
@@ -67,7 +68,7 @@ def history_page(
         {
             "object": obj,
             "title": title,
-            "entries": history_entries(obj),
+            "entries": history_entries(obj, hidden=hidden),
             "breadcrumbs": breadcrumbs,
             "related": related or [],
             "related_heading": related_heading,

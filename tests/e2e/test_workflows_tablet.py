@@ -291,7 +291,7 @@ def test_a_registered_manager_logs_a_safe_care_gap_and_it_is_escalated(
     group(page, "Risk to care").get_by_text("High", exact=True).click()
     page.get_by_label("This affects safe care").check()
     page.get_by_label("Observation").check()
-    page.get_by_role("button", name="Log it").click()
+    page.get_by_role("button", name="Add to the service review log").click()
 
     expect(page.get_by_role("status")).to_have_text(
         "Workaround logged at step 1. It affects safe care, so it has been escalated to the "

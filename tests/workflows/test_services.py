@@ -85,9 +85,14 @@ def went_through(writes: dict, refusal: type[Exception], *args) -> list[str]:
 
 
 def blocked_message(gaps: int, tests: int) -> list[str]:
+    parts = []
+    if gaps:
+        parts.append(f"{gaps} open high-risk gap{'' if gaps == 1 else 's'}")
+    if tests:
+        parts.append(f"{tests} failed staff test{'' if tests == 1 else 's'}")
     return [
-        f"This version has {gaps} open high-risk gap(s) and {tests} failed staff test(s). Resolve "
-        "them, or record why the senior leadership team approves it anyway."
+        f"This version has {' and '.join(parts)}. Resolve them, or record why the senior "
+        "leadership team approves it anyway."
     ]
 
 

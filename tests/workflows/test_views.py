@@ -212,3 +212,30 @@ def test_a_gap_sent_twice_after_a_dropped_connection_is_logged_once(client, worl
     url = reverse("workflows:gap_new", args=[version.pk])
     assert client.post(url, data).status_code == client.post(url, data).status_code == 302
     assert PracticeGap.objects.filter(description__startswith="Fluids written").count() == 1
+
+
+def test_the_quarterly_review_shows_high_risk_gaps_still_open_from_earlier_quarters(client, world):
+    gap = world.record("wf_gap", world.service_a)
+    PracticeGap.objects.filter(pk=gap.pk).update(risk="high", observed_on="2026-01-10")
+    client.force_login(world.user(Role.SENIOR_LEADER))
+    review = world.record("wf_review", world.service_a)
+    page = _page(client, reverse("workflows:quarterly_review", args=[review.pk]))
+    assert "High-risk gaps still open" in page and "Doses written on paper first" in page
+
+
+def test_approving_a_service_version_with_no_tests_or_finding_says_the_evidence_is_thin(
+    client, world, records
+):
+    client.force_login(world.user(Role.SENIOR_LEADER))
+    page = _page(client, reverse("workflows:version_approve", args=[records["wf_under_test"].pk]))
+    assert "No staff tests have been recorded on this version." in page
+    assert "The quality lead has recorded no finding on this version." in page
+
+
+def test_care_staff_read_a_map_but_not_the_history_of_what_it_was_approved_over(
+    client, world, records
+):
+    client.force_login(world.user(Role.CARE_STAFF))
+    version = records["wf_under_test"]
+    assert client.get(reverse("workflows:version_detail", args=[version.pk])).status_code == 200
+    assert client.get(reverse("workflows:version_history", args=[version.pk])).status_code == 403
