@@ -42,6 +42,10 @@ class TemplateForm(PlainMessagesMixin, forms.Form):
 
 
 class StepForm(PlainMessagesMixin, forms.ModelForm):
+    insert_at = forms.TypedChoiceField(
+        label="Where does it go?", coerce=int, required=False, widget=forms.Select
+    )
+
     class Meta:
         model = WorkflowStep
         fields = ["role", "action", "ecm_location", "recorded_item", "prompt", "minutes_expected"]
@@ -56,8 +60,16 @@ class StepForm(PlainMessagesMixin, forms.ModelForm):
             "role": {"required": "Choose who does this step."},
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, steps=(), **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk or not steps:
+            del self.fields["insert_at"]
+        else:
+            self.fields["insert_at"].choices = [
+                (len(steps) + 1, "At the end"),
+                *[(s.position, f"Before step {s.position}: {s.action[:60]}") for s in steps],
+            ]
+            self.fields["insert_at"].initial = len(steps) + 1
         self.fields["role"].choices = [("", "Choose a role"), *CareRole.choices]
         minutes = self.fields["minutes_expected"]
         minutes.min_value, minutes.max_value = 1, 480
@@ -102,8 +114,8 @@ class AdoptForm(PlainMessagesMixin, forms.Form):
     def __init__(self, *args, services, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = services
-        if services.count() == 1:
-            self.fields["service"].initial = services.first()
+        if services.count() == 1 and not self.initial.get("service"):
+            self.initial["service"] = services.first().pk
 
 
 class GapForm(PlainMessagesMixin, forms.Form):

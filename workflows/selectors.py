@@ -106,6 +106,8 @@ class ServiceRow:
     cells: list[MapState | None] = field(default_factory=list)
     open_gaps: int = 0
     high_risk_gaps: int = 0
+    #: (label, state, adopt url) per core workflow, filled in by the page that shows the row.
+    items: list = field(default_factory=list)
 
 
 def workflow_grid(

@@ -327,6 +327,10 @@ def version_approve(
             f"Version {version.number} is {version.get_status_display().lower()}: only a version "
             "under test can be approved."
         )
+    if version.created_by_id == actor.pk:
+        raise PermissionDenied(
+            "You drafted this version: another member of the senior leadership team approves it."
+        )
     errors = {}
     if not implementation_expectations.strip():
         errors["implementation_expectations"] = (
@@ -418,9 +422,11 @@ def step_save(
     version: WorkflowVersion,
     step: WorkflowStep | None = None,
     at: datetime | None = None,
+    insert_at: int | None = None,
     **fields,
 ) -> WorkflowStep:
-    """Add a step at the end of a draft, or change one of its steps."""
+    """Add a step to a draft (at the end, or as step `insert_at`, moving the later ones down),
+    or change one of its steps."""
     version = _lock_version(version)
     _require(actor, "workflows.edit", version.map)
     _require_draft(version)
@@ -437,18 +443,27 @@ def step_save(
         setattr(step, name, value)
     if at is not None:
         step._history_date = at
-    return save_with_reason(step, actor=actor, reason=reason)
+    save_with_reason(step, actor=actor, reason=reason)
+    if reason == "workflows.step.added" and insert_at and insert_at < step.position:
+        ordered = [s for s in version.steps.order_by("position") if s.pk != step.pk]
+        ordered.insert(max(0, insert_at - 1), step)
+        _renumber(version, ordered, actor)
+    return step
 
 
 def _renumber(version: WorkflowVersion, ordered: list[WorkflowStep], actor: User) -> None:
     # Positions are unique per version: move everything clear of the range first.
     offset = 1000
+    before = {step.pk: step.position for step in ordered}
     for step in ordered:
         step.position += offset
         step.save_without_historical_record()
     for index, step in enumerate(ordered, start=1):
         step.position = index
-        save_with_reason(step, actor=actor, reason="workflows.step.moved")
+        if before[step.pk] != index:
+            save_with_reason(step, actor=actor, reason="workflows.step.moved")
+        else:
+            step.save_without_historical_record()
 
 
 @transaction.atomic

@@ -80,6 +80,26 @@ def overview(request):
     )
     rows = selectors.workflow_grid(organisation=user.organisation, services=services_seen)
     template_row, service_rows = rows[0], rows[1:]
+    # Where a service has not adopted a workflow, those who adapt its maps get a link to adopt
+    # the template's approved version.
+    editable = set(access.services_where(user, "workflows.edit").values_list("pk", flat=True))
+    approved = {
+        code: state.in_use
+        for code, state in zip(CoreWorkflow.values, template_row.cells, strict=True)
+        if state and state.in_use
+    }
+    for row in service_rows:
+        row.items = [
+            (
+                label,
+                state,
+                reverse("workflows:version_adopt", args=[approved[code].pk])
+                + f"?service={row.service.pk}"
+                if state is None and code in approved and row.service.pk in editable
+                else None,
+            )
+            for (code, label), state in zip(CoreWorkflow.choices, row.cells, strict=True)
+        ]
     return render(
         request,
         "workflows/overview.html",
@@ -282,8 +302,10 @@ def _step_form(request, version: WorkflowVersion, step: WorkflowStep | None):
             request, f"Version {version.number} is frozen: start a revision to change it."
         )
         return redirect(version)
-    form = StepForm(request.POST or None, instance=step)
+    form = StepForm(request.POST or None, instance=step, steps=list(version.steps.all()))
     position = step.position if step else version.steps.count() + 1
+    if step is None and request.method == "POST" and form.is_valid():
+        position = form.cleaned_data.get("insert_at") or position
     return form_page(
         request,
         form,
@@ -483,7 +505,11 @@ def version_adopt(request, pk: int):
     template = _version(request, pk)
     if not template.map.is_template:
         raise PermissionDenied("Only an organisation template can be adopted.")
-    form = AdoptForm(request.POST or None, services=_adoptable_services(request, template.map))
+    form = AdoptForm(
+        request.POST or None,
+        services=_adoptable_services(request, template.map),
+        initial={"service": request.GET.get("service")},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             version = services.map_adopt(

@@ -122,8 +122,9 @@ def service_copy(
     given), version 1, at `status`."""
     service = service or world.service_a
     source = source or template(world, workflow=workflow, steps=steps, at=at)
+    # The service's registered manager adopts it, so the operations director may approve it.
     version = services.map_adopt(
-        actor=world.user(Role.OPERATIONS_DIRECTOR), service=service, template=source, at=at
+        actor=manager_at(world, service), service=service, template=source, at=at
     )
     return advance(world, version, status, at=at)
 
@@ -158,6 +159,12 @@ def gap(world, on: WorkflowStep, *, actor=None, **fields):
     return services.gap_record(
         actor=actor or world.user(Role.OPERATIONS_DIRECTOR), step=on, **values
     )
+
+
+def manager_at(world, service):
+    if service == world.service_a:
+        return world.user(Role.REGISTERED_MANAGER)
+    return person_with_role(Role.REGISTERED_MANAGER, service=service)
 
 
 def team_leader_at(world, service):

@@ -393,7 +393,7 @@ def test_a_template_of_another_organisation_cannot_be_adopted(world, manager):
     )
     add_steps(elsewhere, theirs, ROUND)
     services.version_start_test(actor=elsewhere, version=theirs)
-    approve(world, theirs, actor=elsewhere)
+    approve(world, theirs, actor=person_with_role(Role.SENIOR_LEADER, organisation=world.other_org))
     with pytest.raises(ValidationError, match="Adopt a template of this organisation"):
         services.map_adopt(actor=manager, service=world.service_a, template=theirs)
 
@@ -796,6 +796,14 @@ def test_a_senior_leader_or_the_operations_director_approves(world, role):
     approved = approve(world, service_copy(world), actor=world.user(role))
     assert approved.status == Status.APPROVED
     assert approved.approved_by == world.user(role)
+
+
+def test_no_one_approves_a_version_they_drafted(world):
+    director = world.user(Role.OPERATIONS_DIRECTOR)
+    version = template(world, status=Status.UNDER_TEST)
+    with pytest.raises(PermissionDenied, match="You drafted this version"):
+        approve(world, version, actor=director)
+    assert approve(world, version).status == Status.APPROVED
 
 
 def test_no_one_else_approves_a_workflow(world):

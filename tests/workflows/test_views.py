@@ -239,3 +239,24 @@ def test_care_staff_read_a_map_but_not_the_history_of_what_it_was_approved_over(
     version = records["wf_under_test"]
     assert client.get(reverse("workflows:version_detail", args=[version.pk])).status_code == 200
     assert client.get(reverse("workflows:version_history", args=[version.pk])).status_code == 403
+
+
+def test_a_new_step_can_go_before_an_existing_one(client, world, records):
+    draft = records["wf_draft"]
+    client.force_login(world.user(Role.REGISTERED_MANAGER))
+    response = client.post(
+        reverse("workflows:step_new", args=[draft.pk]),
+        {
+            "role": "care_worker",
+            "action": "Read the handover before the round",
+            "ecm_location": "Handover",
+            "prompt": "Read what the last shift handed over.",
+            "minutes_expected": "3",
+            "insert_at": "1",
+        },
+    )
+    assert response.status_code == 302 and response["Location"].endswith("#step-1")
+    assert [s.action for s in draft.steps.all()] == [
+        "Read the handover before the round",
+        "Give the medicines",
+    ]
