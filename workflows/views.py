@@ -314,7 +314,9 @@ def _step_form(request, version: WorkflowVersion, step: WorkflowStep | None):
         ),
         success=lambda data: f"Step {position} saved: {data['action']}.",
         done_url=reverse("workflows:version_detail", args=[version.pk]) + f"#step-{position}",
-        heading=f"{'Change' if step else 'Add'} step {position} of {version.map}",
+        heading=f"Change step {position} of {version.map}"
+        if step
+        else f"Add a step to {version.map}",
         lead="One step: who does it, what they do, where it goes in the ECM and what is expected.",
         button="Save the step",
         back_url=version.get_absolute_url(),
