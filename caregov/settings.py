@@ -226,6 +226,10 @@ LOGGING = {
     "loggers": {
         "caregov.security": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Pack building: WeasyPrint logs each step, kaleido and its browser driver each chart.
+        "weasyprint.progress": {"level": "WARNING"},
+        "kaleido": {"level": "WARNING"},
+        "choreographer": {"level": "WARNING"},
     },
 }
 
