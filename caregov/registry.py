@@ -159,6 +159,25 @@ def register_demo_builder(builder: DemoBuilder) -> DemoBuilder:
     return builder
 
 
+#: Functions apps add to name what a decision in the minutes was about: each takes a list of
+#: decisions and returns {decision id: [(label, url), ...]} for those that concern its records.
+decision_subjects: list[Callable] = []
+
+
+def register_decision_subjects(finder: Callable) -> Callable:
+    if finder not in decision_subjects:
+        decision_subjects.append(finder)
+    return finder
+
+
+def subjects_of(decisions: list) -> dict[int, list[tuple[str, str]]]:
+    found: dict[int, list[tuple[str, str]]] = {}
+    for finder in decision_subjects:
+        for decision_id, links in finder(decisions).items():
+            found.setdefault(decision_id, []).extend(links)
+    return found
+
+
 def register_menu_item(label: str, url_name: str, capability: str) -> None:
     if (label, url_name, capability) not in menu_items:
         menu_items.append((label, url_name, capability))

@@ -8,8 +8,13 @@ class WorkflowsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from caregov.registry import DemoBuilder, register_demo_builder, register_menu_item
-        from workflows import demo, reviews, triggers  # noqa: F401  (register with the kernel)
+        from caregov.registry import (
+            DemoBuilder,
+            register_decision_subjects,
+            register_demo_builder,
+            register_menu_item,
+        )
+        from workflows import demo, reviews, selectors, triggers  # noqa: F401  (register with the kernel)
 
         register_demo_builder(
             DemoBuilder(
@@ -21,3 +26,4 @@ class WorkflowsConfig(AppConfig):
         )
 
         register_menu_item("Workflows", "workflows:overview", "workflows.view")
+        register_decision_subjects(selectors.approved_versions_of)

@@ -267,3 +267,16 @@ def audits_for_evidence(
         }
         for audit in audits[:limit]
     ]
+
+
+def approved_versions_of(decisions: list) -> dict[int, list[tuple[str, str]]]:
+    """For the kernel's minutes page: the workflow versions its decisions approved."""
+    versions = WorkflowVersion.objects.filter(decision__in=decisions).select_related(
+        "map__organisation", "map__service"
+    )
+    return {
+        v.decision_id: [
+            (f"{v.map.title} ({v.map.scope_label}), version {v.number}", v.get_absolute_url())
+        ]
+        for v in versions
+    }

@@ -28,7 +28,7 @@ from caregov.governance_forms import (
 )
 from caregov.history import history_entries
 from caregov.models import Action, Body, Decision, Escalation, ReviewCycle
-from caregov.registry import triggers
+from caregov.registry import subjects_of, triggers
 from caregov.security import record_permission_denied
 from caregov.services import governance as gov
 from caregov.views.lists import csv_response, filtered_page, wants_csv
@@ -621,7 +621,10 @@ def meeting_create(request):
 def meeting_detail(request, pk: int):
     meeting = _meeting(request, pk)
     can_record = access.has_capability_for(request.user, "decisions.record", meeting)
-    decisions = meeting.decisions.prefetch_related("review_cycles", "escalations", "actions")
+    decisions = list(meeting.decisions.prefetch_related("review_cycles", "escalations", "actions"))
+    subjects = subjects_of(decisions)
+    for decision in decisions:
+        decision.subjects = subjects.get(decision.pk, [])
     return render(
         request,
         "caregov/meeting_detail.html",

@@ -260,3 +260,20 @@ def test_a_new_step_can_go_before_an_existing_one(client, world, records):
         "Read the handover before the round",
         "Give the medicines",
     ]
+
+
+def test_the_minutes_link_an_approval_decision_to_the_version_it_approved(client, world, records):
+    from workflows import services
+
+    version = records["wf_under_test"]
+    services.version_approve(
+        actor=world.user(Role.SENIOR_LEADER),
+        version=version,
+        implementation_expectations="Brief every shift by Friday.",
+        meeting_date=timezone.localdate(),
+        attendees="Chief executive",
+    )
+    version.refresh_from_db()
+    client.force_login(world.user(Role.SENIOR_LEADER))
+    page = _page(client, reverse("meeting_detail", args=[version.decision.meeting_id]))
+    assert f'href="{version.get_absolute_url()}"' in page and "Medication (Willow House)" in page
