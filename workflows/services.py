@@ -14,10 +14,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from caregov import access
 from caregov.history import delete_with_reason, save_with_reason
 from caregov.models import Body, Meeting, Organisation, Service, User
-from caregov.services.governance import Frozen, decision_record, meeting_record
+from caregov.services.governance import (
+    Frozen,
+    decision_record,
+    meeting_record,
+    require_capability,
+)
 from workflows.models import (
     CoreWorkflow,
     PracticeGap,
@@ -39,11 +43,6 @@ STEP_FIELDS = (
 )
 #: The trigger that escalates at once when something is flagged as affecting safe care.
 SAFE_CARE_TRIGGER = "workflows.unsafe_digital_process"
-
-
-def _require(actor: User, capability: str, record) -> None:
-    if not access.has_capability_for(actor, capability, record):
-        raise PermissionDenied("Your role does not allow this here.")
 
 
 def _lock_version(version: WorkflowVersion) -> WorkflowVersion:
@@ -92,7 +91,7 @@ def template_create(
         created_by=actor,
         created_at=at,
     )
-    _require(actor, "workflows.map_templates", workflow_map)
+    require_capability(actor, "workflows.map_templates", workflow_map)
     if workflow not in CoreWorkflow.values:
         raise ValidationError({"workflow": "Choose one of the core care workflows."})
     if WorkflowMap.objects.filter(
@@ -131,7 +130,7 @@ def map_adopt(
         created_by=actor,
         created_at=at,
     )
-    _require(actor, "workflows.edit", workflow_map)
+    require_capability(actor, "workflows.edit", workflow_map)
     if WorkflowMap.objects.filter(service=service, workflow=template.map.workflow).exists():
         raise ValidationError(
             f"{service.name} already has its own {template.map.get_workflow_display().lower()} "
@@ -171,7 +170,7 @@ def version_revise(
     """Start a new draft from the version under test (which is withdrawn), or else from the
     approved one."""
     at = at or timezone.now()
-    _require(actor, "workflows.edit", workflow_map)
+    require_capability(actor, "workflows.edit", workflow_map)
     versions = list(
         WorkflowVersion.objects.select_for_update().filter(map=workflow_map).order_by("-number")
     )
@@ -205,7 +204,7 @@ def version_update(
     *, actor: User, version: WorkflowVersion, change_summary: str, at: datetime | None = None
 ) -> WorkflowVersion:
     version = _lock_version(version)
-    _require(actor, "workflows.edit", version.map)
+    require_capability(actor, "workflows.edit", version.map)
     _require_draft(version)
     version.change_summary = change_summary.strip()
     if at is not None:
@@ -220,7 +219,7 @@ def draft_discard(*, actor: User, version: WorkflowVersion) -> WorkflowMap:
     under test puts that version back under test."""
     version = _lock_version(version)
     workflow_map = version.map
-    _require(actor, "workflows.edit", workflow_map)
+    require_capability(actor, "workflows.edit", workflow_map)
     _require_draft(version)
     if version.tests.exists() or PracticeGap.objects.filter(step__version=version).exists():
         raise ValidationError("This draft has gaps or tests recorded against it and is kept.")
@@ -246,7 +245,7 @@ def version_start_test(
     """The draft is ready: it is fixed as it is and tested with staff in live care."""
     at = at or timezone.now()
     version = _lock_version(version)
-    _require(actor, "workflows.edit", version.map)
+    require_capability(actor, "workflows.edit", version.map)
     _require_draft(version)
     if not version.steps.exists():
         raise ValidationError("Add the workflow's steps before testing it.")
@@ -321,7 +320,7 @@ def version_approve(
     at = at or timezone.now()
     version = _lock_version(version)
     workflow_map = version.map
-    _require(actor, "workflows.approve", workflow_map)
+    require_capability(actor, "workflows.approve", workflow_map)
     if version.status != WorkflowVersion.Status.UNDER_TEST:
         raise ValidationError(
             f"Version {version.number} is {version.get_status_display().lower()}: only a version "
@@ -428,7 +427,7 @@ def step_save(
     """Add a step to a draft (at the end, or as step `insert_at`, moving the later ones down),
     or change one of its steps."""
     version = _lock_version(version)
-    _require(actor, "workflows.edit", version.map)
+    require_capability(actor, "workflows.edit", version.map)
     _require_draft(version)
     clean = _clean_step(fields)
     if step is None:
@@ -469,7 +468,7 @@ def _renumber(version: WorkflowVersion, ordered: list[WorkflowStep], actor: User
 @transaction.atomic
 def step_move(*, actor: User, step: WorkflowStep, offset: int) -> WorkflowStep:
     version = _lock_version(step.version)
-    _require(actor, "workflows.edit", version.map)
+    require_capability(actor, "workflows.edit", version.map)
     _require_draft(version)
     ordered = list(version.steps.order_by("position"))
     index = next(i for i, s in enumerate(ordered) if s.pk == step.pk)
@@ -483,7 +482,7 @@ def step_move(*, actor: User, step: WorkflowStep, offset: int) -> WorkflowStep:
 @transaction.atomic
 def step_delete(*, actor: User, step: WorkflowStep) -> None:
     version = _lock_version(step.version)
-    _require(actor, "workflows.edit", version.map)
+    require_capability(actor, "workflows.edit", version.map)
     _require_draft(version)
     delete_with_reason(step, actor=actor, reason="workflows.step.removed")
     ordered = list(version.steps.order_by("position"))
@@ -547,7 +546,7 @@ def gap_record(
         recorded_at=at,
         idempotency_key=idempotency_key or uuid.uuid4(),
     )
-    _require(actor, "practice.record_gaps", gap)
+    require_capability(actor, "practice.record_gaps", gap)
     if workflow_map.is_template:
         raise ValidationError("Gaps are recorded against a service's own workflow, not a template.")
     if version.status not in (WorkflowVersion.Status.APPROVED, WorkflowVersion.Status.UNDER_TEST):
@@ -590,7 +589,7 @@ def gap_resolve(
 ) -> PracticeGap:
     at = at or timezone.now()
     gap = PracticeGap.objects.select_for_update().get(pk=gap.pk)
-    _require(actor, "practice.record_gaps", gap)
+    require_capability(actor, "practice.record_gaps", gap)
     if gap.status == PracticeGap.Status.RESOLVED:
         raise ValidationError("This gap is already resolved.")
     if not resolution.strip():
@@ -654,7 +653,7 @@ def staff_test_record(
         recorded_at=at,
         idempotency_key=idempotency_key,
     )
-    _require(actor, "practice.record_tests", test)
+    require_capability(actor, "practice.record_tests", test)
     if workflow_map.is_template:
         raise ValidationError("Staff test a service's own workflow, not a template.")
     if version.status != WorkflowVersion.Status.UNDER_TEST:
@@ -707,7 +706,7 @@ def finding_record(
     risk visibility, with the evidence behind it."""
     at = at or timezone.now()
     version = _lock_version(version)
-    _require(actor, "workflows.record_findings", version.map)
+    require_capability(actor, "workflows.record_findings", version.map)
     if version.status != WorkflowVersion.Status.UNDER_TEST:
         raise ValidationError("Quality findings are recorded on a version under test.")
     errors = {}

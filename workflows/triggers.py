@@ -112,9 +112,12 @@ class RepeatedWorkarounds(ServiceTrigger):
             return []
         per_workflow, per_step = int(thresholds["per_workflow"]), int(thresholds["per_step"])
 
+        workarounds = list(_gaps_in(scopes, period, PracticeGap.Kind.WORKAROUND, at))
+        # Every service's steps traced through their revisions in one read.
+        lineage = step_lineage(workarounds)
+
         def find(scope: Scope, gaps: list[PracticeGap]) -> list[Finding]:
             by_map, by_step = defaultdict(list), defaultdict(list)
-            lineage = step_lineage(gaps)
             for gap in gaps:
                 by_map[gap.step.version.map_id].append(gap)
                 by_step[lineage[gap.pk]].append(gap)
@@ -162,7 +165,7 @@ class RepeatedWorkarounds(ServiceTrigger):
                     )
             return findings
 
-        return _by_service(_gaps_in(scopes, period, PracticeGap.Kind.WORKAROUND, at), scopes, find)
+        return _by_service(workarounds, scopes, find)
 
 
 def _normalised(text: str) -> str:
@@ -219,10 +222,12 @@ class WorkflowDuplication(ServiceTrigger):
                     step
                 )
 
+        duplications = list(_gaps_in(scopes, period, PracticeGap.Kind.DUPLICATION, at))
+        lineage = step_lineage(duplications)
+
         def find(scope: Scope, gaps: list[PracticeGap]) -> list[Finding]:
             findings = []
-            lineage = step_lineage(gaps)
-            steps = set(lineage.values())
+            steps = {lineage[g.pk] for g in gaps}
             if len(steps) >= duplicated_steps:
                 findings.append(
                     Finding(
@@ -269,7 +274,7 @@ class WorkflowDuplication(ServiceTrigger):
                     )
             return findings
 
-        return _by_service(_gaps_in(scopes, period, PracticeGap.Kind.DUPLICATION, at), scopes, find)
+        return _by_service(duplications, scopes, find)
 
 
 @register_trigger

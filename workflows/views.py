@@ -21,7 +21,7 @@ from caregov.access import requires
 from caregov.forms import apply_validation_error
 from caregov.history import reason_words
 from caregov.models import Body, Meeting
-from caregov.views.governance import form_page, history_page
+from caregov.views.governance import confirm_page, form_page, history_page
 from caregov.views.lists import csv_response, filtered_page, wants_csv
 from workflows import selectors, services
 from workflows.filters import GapFilter
@@ -193,10 +193,8 @@ def version_detail(request, pk: int):
     workflow_map = version.map
     steps = list(version.steps.all())
     versions = list(workflow_map.versions.select_related("approved_by"))
-    can_practice = (
-        access.has_capability(request.user, "practice.view", workflow_map.service)
-        if (workflow_map.service_id)
-        else False
+    can_practice = bool(workflow_map.service_id) and access.has_capability(
+        request.user, "practice.view", workflow_map.service
     )
     context = {
         "version": version,
@@ -357,27 +355,13 @@ def step_delete(request, pk: int, step: int):
             success=f"Step removed: {removing.action}.",
             back=reverse("workflows:version_detail", args=[version.pk]) + "#steps",
         )
-    return _confirm(
+    return confirm_page(
         request,
         title=f"Remove step {removing.position}?",
         explanation=f"“{removing.action}” is removed from this draft; the steps after it move up.",
         button="Remove the step",
-        cancel=version,
+        cancel_url=version.get_absolute_url(),
         destructive=True,
-    )
-
-
-def _confirm(request, *, title, explanation, button, cancel, destructive=False):
-    return render(
-        request,
-        "caregov/confirm.html",
-        {
-            "title": title,
-            "explanation": explanation,
-            "button": button,
-            "cancel_url": cancel.get_absolute_url(),
-            "destructive": destructive,
-        },
     )
 
 
@@ -416,13 +400,13 @@ def version_start_test(request, pk: int):
         if version.map.service_id
         else "Services can trial it before the senior leadership team approves it."
     )
-    return _confirm(
+    return confirm_page(
         request,
         title=f"Start testing version {version.number}?",
         explanation=f"Its {version.steps.count()} steps are fixed as they are. {where} To change "
         "a step after this, start a revision.",
         button="Start testing",
-        cancel=version,
+        cancel_url=version.get_absolute_url(),
     )
 
 
@@ -440,12 +424,12 @@ def version_discard(request, pk: int):
         if workflow_map.pk and workflow_map.versions.exists():
             return redirect(workflow_map.get_absolute_url())
         return redirect("workflows:overview")
-    return _confirm(
+    return confirm_page(
         request,
         title=f"Discard draft version {version.number}?",
         explanation="The draft and its steps are deleted; its history is kept.",
         button="Discard the draft",
-        cancel=version,
+        cancel_url=version.get_absolute_url(),
         destructive=True,
     )
 

@@ -60,7 +60,7 @@ def _require_escalation_body(actor: User, escalation: Escalation) -> None:
         )
 
 
-def _require_capability(actor: User, capability: str, record) -> None:
+def require_capability(actor: User, capability: str, record) -> None:
     """Services check the actor too, not only the screens: the role must grant the capability at
     the record's service, or across its organisation for organisation-wide records."""
     if not access.has_capability_for(actor, capability, record):
@@ -172,7 +172,7 @@ def _lock_escalation(escalation: Escalation) -> Escalation:
 @transaction.atomic
 def escalation_acknowledge(*, actor: User, escalation: Escalation) -> Escalation:
     escalation = _lock_escalation(escalation)
-    _require_capability(actor, "escalations.manage", escalation)
+    require_capability(actor, "escalations.manage", escalation)
     if escalation.status == Escalation.Status.ACKNOWLEDGED:
         return escalation
     escalation.status = Escalation.Status.ACKNOWLEDGED
@@ -276,7 +276,7 @@ def action_raise(
         created_by=actor,
         created_at=created_at or timezone.now(),
     )
-    _require_capability(actor, "actions.manage", action)
+    require_capability(actor, "actions.manage", action)
     errors = {}
     if not action.title:
         errors["title"] = "Enter what needs to be done."
@@ -301,7 +301,7 @@ def action_complete(
 ) -> Action:
     action = _lock_action(action)
     if action.owner_id != actor.pk:
-        _require_capability(actor, "actions.manage", action)
+        require_capability(actor, "actions.manage", action)
     if action.status == Action.Status.DONE:
         raise ValidationError("This action is already done.")
     if not evidence.strip():
@@ -330,7 +330,7 @@ def action_complete(
 def action_check_effect(*, actor: User, action: Action, result: str, note: str, at=None) -> Action:
     action = _lock_action(action)
     if action.owner_id != actor.pk:
-        _require_capability(actor, "actions.manage", action)
+        require_capability(actor, "actions.manage", action)
     if action.status != Action.Status.DONE:
         raise ValidationError("Record the effectiveness check once the action is done.")
     if action.effectiveness:
@@ -386,7 +386,7 @@ def meeting_record(
         minutes=minutes.strip(),
         created_by=actor,
     )
-    _require_capability(actor, "decisions.record", meeting)
+    require_capability(actor, "decisions.record", meeting)
     meeting.full_clean()
     if at is not None:
         meeting._history_date = at
@@ -396,7 +396,7 @@ def meeting_record(
 @transaction.atomic
 def meeting_update(*, actor: User, meeting: Meeting, **fields) -> Meeting:
     meeting = _lock_meeting(meeting)
-    _require_capability(actor, "decisions.record", meeting)
+    require_capability(actor, "decisions.record", meeting)
     for name in ("title", "attendees", "minutes", "meeting_date", "body"):
         if name in fields:
             setattr(meeting, name, fields[name])
@@ -415,7 +415,7 @@ def decision_record(
     at: datetime | None = None,
 ) -> Decision:
     meeting = _lock_meeting(meeting)
-    _require_capability(actor, "decisions.record", meeting)
+    require_capability(actor, "decisions.record", meeting)
     if not text.strip():
         raise ValidationError({"text": "Enter the decision, in the words of the minutes."})
     for linked in [*review_cycles, *escalations]:
@@ -433,7 +433,7 @@ def decision_record(
 @transaction.atomic
 def meeting_sign_off(*, actor: User, meeting: Meeting, at=None) -> Meeting:
     meeting = _lock_meeting(meeting)
-    _require_capability(actor, "decisions.record", meeting)
+    require_capability(actor, "decisions.record", meeting)
     errors = {}
     if not meeting.minutes.strip():
         errors["minutes"] = "Write the minutes before signing them off."

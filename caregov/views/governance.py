@@ -38,7 +38,7 @@ def _services(request, capability):
     return selectors.service_list(user=request.user, capability=capability)
 
 
-def _confirm(request, *, title, explanation, button, cancel_url, destructive=False):
+def confirm_page(request, *, title, explanation, button, cancel_url, destructive=False):
     return render(
         request,
         "caregov/confirm.html",
@@ -191,7 +191,7 @@ def review_start(request, pk: int):
         else:
             messages.success(request, f"Review started: {cycle}.")
         return redirect(cycle)
-    return _confirm(
+    return confirm_page(
         request,
         title=f"Start the {cycle.kind_name.lower()}?",
         explanation=f"{cycle.scope_label}, {cycle.period.label}. Starting shows others the review is under way; "
@@ -351,7 +351,7 @@ def escalation_acknowledge(request, pk: int):
         else:
             messages.success(request, "Escalation acknowledged.")
         return redirect(escalation)
-    return _confirm(
+    return confirm_page(
         request,
         title="Acknowledge this escalation?",
         explanation=f"{escalation.title}. Acknowledging says it is being looked at; "
@@ -740,7 +740,7 @@ def meeting_sign_off(request, pk: int):
                 request, f"Minutes of {meeting} signed off. They can no longer be changed."
             )
         return redirect(meeting)
-    return _confirm(
+    return confirm_page(
         request,
         title=f"Sign off the minutes of {meeting}?",
         explanation="Signed-off minutes and their decisions are frozen: nobody can change them "
