@@ -28,6 +28,7 @@ from assurance.models import (
     AuditAgreement,
     EcmImport,
     MeasureResult,
+    RelianceDecision,
     ThresholdVersion,
 )
 from caregov.access import services_where
@@ -184,6 +185,17 @@ class FigureTable:
         return [self.figure(service_id, m.start, measure, source) for m in self.months]
 
 
+def divergence_tolerance(organisation: Organisation):
+    """Percentage points by which ECM and audit completion may differ before the unreliable
+    reports trigger fires: the organisation's setting, else the trigger's default."""
+    # Imported here: the triggers read figures through this module.
+    from assurance.triggers import UnreliableReports
+    from caregov.engine import thresholds_for
+
+    values, _ = thresholds_for(organisation, UnreliableReports())
+    return values["divergence_points"]
+
+
 def open_assurance_escalations(*, organisation: Organisation, services: list[Service]):
     return (
         Escalation.objects.filter(
@@ -252,6 +264,16 @@ def reliance_snapshot(*, organisation: Organisation, quarter: Period) -> dict:
         "services": rows,
         "overall": overall,
     }
+
+
+def reliance_decision(*, organisation: Organisation, quarter: Period) -> RelianceDecision | None:
+    """The board's reliance decision for a quarter, with its per-service verdicts, if taken."""
+    return (
+        RelianceDecision.objects.filter(organisation=organisation, quarter_start=quarter.start)
+        .select_related("decided_by")
+        .prefetch_related("services__service")
+        .first()
+    )
 
 
 def red_figures(

@@ -47,7 +47,7 @@ from assurance.tasks import import_ecm_export
 from caregov import access
 from caregov import selectors as kernel_selectors
 from caregov.access import requires
-from caregov.cadence import Cadence, parse_month, parse_quarter, period_containing
+from caregov.cadence import Cadence, parse_month, parse_quarter, period_containing, quarter_key
 from caregov.forms import apply_validation_error
 from caregov.history import history_entries
 from caregov.models import Action, Service
@@ -237,7 +237,7 @@ def service_month(request, pk: int, period: str):
             }
         )
     reliability = table.figure(service.pk, month.start, "dashboard_reliability")
-    tolerance = _divergence_tolerance(service.organisation)
+    tolerance = selectors.divergence_tolerance(service.organisation)
     divergence = reliability.detail.get("divergence")
     audits = selectors.audit_list(user=request.user).filter(
         service=service, period_start=month.start
@@ -269,14 +269,6 @@ def service_month(request, pk: int, period: str):
             "chart": charts.trend_chart(service.name, measures, months),
         },
     )
-
-
-def _divergence_tolerance(organisation):
-    from assurance.triggers import UnreliableReports
-    from caregov.engine import thresholds_for
-
-    values, _ = thresholds_for(organisation, UnreliableReports())
-    return values["divergence_points"]
 
 
 # ECM imports -----------------------------------------------------------------------------------
@@ -374,7 +366,13 @@ def import_progress(request, pk: int):
         else (min(99, int(100 * bytes_read / record.size_bytes)) if record.size_bytes else 0)
     )
     return JsonResponse(
-        {"status": record.status, "finished": record.finished, "percent": percent, "rows": rows}
+        {
+            "status": record.status,
+            "finished": record.finished,
+            "percent": percent,
+            "rows": rows,
+            "text": f"Importing: {percent}% read, {rows} rows checked so far.",
+        }
     )
 
 
@@ -829,7 +827,7 @@ def reliance_list(request):
     quarter = period_containing(Cadence.QUARTERLY, timezone.localdate())
     quarters = []
     for _ in range(8):
-        key = f"{quarter.start.year}-Q{(quarter.start.month - 1) // 3 + 1}"
+        key = quarter_key(quarter)
         quarters.append({"period": quarter, "key": key, "decision": decided.get(quarter.start)})
         quarter = quarter.previous()
     return render(request, "assurance/reliance_list.html", {"quarters": quarters})

@@ -120,6 +120,21 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "workflows.approve": frozenset({R.SENIOR_LEADER, R.OPERATIONS_DIRECTOR}),
     # The quarterly review is the senior leadership team's, across the organisation.
     "workflows.quarterly_review": (REVIEWERS - {R.REGISTERED_MANAGER, R.TEAM_LEADER}),
+    # Reporting. A dashboard of one's own services for everyone who reviews; the organisation
+    # overview for those who lead across services. Board packs are read by the board and those
+    # who prepare them; they are built by the leaders who answer to the board.
+    "dashboards.view": REVIEWERS,
+    "dashboards.overview": LEADERS | {R.BOARD_MEMBER},
+    "packs.view": frozenset(
+        {
+            R.BOARD_MEMBER,
+            R.SENIOR_LEADER,
+            R.OPERATIONS_DIRECTOR,
+            R.QUALITY_LEAD,
+            R.DATA_QUALITY_LEAD,
+        }
+    ),
+    "packs.build": frozenset({R.SENIOR_LEADER, R.OPERATIONS_DIRECTOR, R.QUALITY_LEAD}),
 }
 
 PUBLIC = "public"

@@ -116,6 +116,11 @@ def period_from_key(key: str) -> Period:
     return period
 
 
+def quarter_key(period: Period) -> str:
+    """The third quarter of 2026 as '2026-Q3' (what parse_quarter reads)."""
+    return f"{period.start.year}-Q{(period.start.month - 1) // 3 + 1}"
+
+
 def parse_quarter(text: str) -> Period:
     """'2026-Q3' to the third quarter of 2026."""
     year, _, quarter = text.upper().partition("-Q")

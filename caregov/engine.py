@@ -29,7 +29,16 @@ from caregov.models import (
     Service,
     TriggerSetting,
 )
-from caregov.registry import BODY_ROLES, Finding, Scope, ScopeKind, Trigger, review_kinds, triggers
+from caregov.registry import (
+    BODY_ROLES,
+    Finding,
+    Scope,
+    ScopeKind,
+    Trigger,
+    review_kinds,
+    scheduled_jobs,
+    triggers,
+)
 
 log = logging.getLogger("caregov.engine")
 #: A fixed key for the PostgreSQL advisory lock that lets one scheduler run at a time.
@@ -43,13 +52,16 @@ class RunSummary:
     escalations_raised: list[int] = field(default_factory=list)
     escalations_raised_further: list[int] = field(default_factory=list)
     escalations_resolved: list[int] = field(default_factory=list)
+    #: What the apps' scheduled jobs did, in their own words.
+    jobs: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
+        done = "".join(f"; {line}" for line in self.jobs)
         return (
             f"{self.at.astimezone(LONDON):%d %b %Y %H:%M}: {len(self.cycles_opened)} review cycles opened, "
             f"{len(self.escalations_raised)} escalations raised, "
             f"{len(self.escalations_raised_further)} escalated further, "
-            f"{len(self.escalations_resolved)} resolved automatically"
+            f"{len(self.escalations_resolved)} resolved automatically{done}"
         )
 
 
@@ -307,5 +319,9 @@ def run_scheduler(*, at: datetime) -> RunSummary:
     with scheduler_lock():
         open_due_cycles(at=at, summary=summary)
         evaluate_triggers(at=at, summary=summary)
+        for job in scheduled_jobs.all():
+            said = job(at=at)
+            if said:
+                summary.jobs.append(said)
     log.info("%s", summary)
     return summary

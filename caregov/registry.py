@@ -178,6 +178,17 @@ def subjects_of(decisions: list) -> dict[int, list[tuple[str, str]]]:
     return found
 
 
+#: Work apps add to the one scheduler run, after cycles are opened and triggers evaluated: each
+#: takes `at=` and returns a short sentence for the run's summary, or "" when it did nothing.
+#: Like the rest of the run it must be idempotent for a moment.
+scheduled_jobs = _Registry()
+
+
+def register_scheduled_job(code: str, job: Callable[..., str]) -> Callable[..., str]:
+    scheduled_jobs.add(code, job)
+    return job
+
+
 def register_menu_item(label: str, url_name: str, capability: str) -> None:
     if (label, url_name, capability) not in menu_items:
         menu_items.append((label, url_name, capability))

@@ -92,6 +92,7 @@ urlpatterns = [
     # Apps
     path("workflows/", include("workflows.urls")),
     path("assurance/", include("assurance.urls")),
+    path("reporting/", include("reporting.urls")),
     # Security
     path("security/events/", organisation.security_event_list, name="security_event_list"),
 ]

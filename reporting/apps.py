@@ -6,3 +6,10 @@ class ReportingConfig(AppConfig):
 
     name = "reporting"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from caregov.registry import register_menu_item, register_scheduled_job
+        from reporting import board, services  # noqa: F401  (register the board pack)
+
+        register_menu_item("Board packs", "reporting:pack_list", "packs.view")
+        register_scheduled_job("reporting.packs", services.build_due_packs)

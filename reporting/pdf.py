@@ -28,6 +28,7 @@ text as PDF text, so every heading, table cell and chart title can be selected a
 from __future__ import annotations
 
 import mimetypes
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
@@ -93,23 +94,35 @@ class StaticFileFetcher(URLFetcher):
         )
 
 
+@dataclass(frozen=True)
+class RenderedPdf:
+    content: bytes
+    pages: int
+
+
 def render_pdf(template_name: str, context: dict) -> bytes:
     """The PDF of `template_name` rendered with `context`.
 
     Raises ForbiddenURL when the page refers to anything but our static files, and
     MissingStaticFile when it names a static file that does not exist.
     """
+    return render_pdf_pages(template_name, context).content
+
+
+def render_pdf_pages(template_name: str, context: dict) -> RenderedPdf:
+    """As render_pdf, with the number of pages laid out."""
     html = render_to_string(template_name, context)
     fetcher = StaticFileFetcher()
     try:
-        pdf = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
+        document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render()
+        pdf = document.write_pdf()
     except FatalURLFetchingError:
         if fetcher.errors:
             raise fetcher.errors[0] from None
         raise
     if fetcher.errors:
         raise fetcher.errors[0]
-    return pdf
+    return RenderedPdf(pdf, len(document.pages))
 
 
 def _find_static(name: str, url: str) -> Path:

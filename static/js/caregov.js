@@ -64,18 +64,19 @@
     });
   }
 
-  // Import progress: ask the server how far the worker has got, then show the result.
-  var progress = document.querySelector("[data-import-progress]");
+  // Work done by a worker (an import, a pack build): ask the server how far it has got, say it,
+  // and show the result once it is finished.
+  var progress = document.querySelector("[data-progress-url]");
   if (progress) {
     var text = progress.querySelector("[data-progress-text]");
     var bar = progress.querySelector("[data-progress-bar]");
     var poll = function () {
-      fetch(progress.getAttribute("data-import-progress"), { credentials: "same-origin" })
+      fetch(progress.getAttribute("data-progress-url"), { credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (data) {
           if (data.finished) { window.location.reload(); return; }
           bar.value = data.percent;
-          text.textContent = "Importing: " + data.percent + "% read, " + data.rows + " rows checked so far.";
+          text.textContent = data.text;
           window.setTimeout(poll, 1500);
         })
         .catch(function () { window.setTimeout(poll, 5000); });

@@ -1,0 +1,324 @@
+"""Writes for packs: ask for a build, build it, retry it, rebuild from a snapshot, record a
+download, and the quarter-end schedule. Every kind is built the same way.
+
+A build freezes the snapshot first (committed on its own), then draws the charts through one
+Chromium, lays out the PDF and writes it under a temporary name before moving it into place: a
+pack is either built whole, with its sha256, or failed with the reason, and a retry starts from
+the same snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from caregov.cadence import Period, local_date, period_at
+from caregov.history import save_with_reason
+from caregov.models import Organisation, User
+from reporting.charts import svg_exporter
+from reporting.models import Pack, PackDownload
+from reporting.packs import PackKind, freeze, pack_kinds
+from reporting.pdf import render_pdf_pages
+
+log = logging.getLogger("caregov.reporting")
+
+#: A build that has said nothing for this long is taken to have died with its worker.
+STALE_AFTER = timedelta(minutes=15)
+ACTIVE = (Pack.Status.QUEUED, Pack.Status.BUILDING)
+
+
+class PackRefused(Exception):
+    """A pack cannot be asked for as requested; the message says why."""
+
+
+def pack_kind(code: str) -> PackKind:
+    kind = pack_kinds.get(code)
+    if kind is None:
+        known = ", ".join(sorted(pack_kinds.items)) or "none"
+        raise PackRefused(f"There is no pack called {code!r}. Packs: {known}.")
+    return kind
+
+
+def pack_request(
+    *,
+    actor: User | None,
+    organisation: Organisation,
+    kind: str,
+    period: Period,
+    scheduled: bool = False,
+    source: Pack | None = None,
+    at: datetime | None = None,
+    enqueue: bool = True,
+) -> tuple[Pack, bool]:
+    """Ask for a pack to be built: (pack, created). A request while one is already waiting or
+    building for the same pack joins it rather than starting a second. With `enqueue` False the
+    caller builds it (the command line) instead of the worker."""
+    at = at or timezone.now()
+    spec = pack_kind(kind)
+    if period.cadence != spec.cadence:
+        raise PackRefused(f"A {spec.name.lower()} covers a {spec.cadence} period.")
+    if period.start > local_date(at):
+        raise PackRefused(f"{period.label} has not started yet.")
+    existing = _active(organisation, kind, period)
+    if existing is not None:
+        return existing, False
+    pack = Pack(
+        organisation=organisation,
+        kind=kind,
+        period_start=period.start,
+        period_end=period.end,
+        scheduled=scheduled,
+        requested_by=actor,
+        requested_at=at,
+        source=source,
+    )
+    if source is not None:
+        pack.snapshot, pack.snapshot_sha256 = source.snapshot, source.snapshot_sha256
+    try:
+        with transaction.atomic():
+            save_with_reason(pack, actor=actor, reason="reporting.pack.requested")
+    except IntegrityError:
+        existing = _active(organisation, kind, period)
+        if existing is None:
+            raise
+        return existing, False
+    _progress(pack, 0, "Waiting for a worker")
+    if enqueue:
+        _enqueue(pack)
+    return pack, True
+
+
+def _active(organisation, kind: str, period: Period) -> Pack | None:
+    return Pack.objects.filter(
+        organisation=organisation, kind=kind, period_start=period.start, status__in=ACTIVE
+    ).first()
+
+
+def _enqueue(pack: Pack) -> None:
+    from reporting.tasks import build_pack
+
+    pk = pack.pk
+    transaction.on_commit(lambda: build_pack.delay(pk))
+
+
+def pack_retry(*, actor: User, pack: Pack) -> Pack:
+    """Send a failed build back to the queue, with the snapshot it had already frozen."""
+    if pack.status != Pack.Status.FAILED:
+        raise PackRefused("Only a failed build can be tried again.")
+    if _active(pack.organisation, pack.kind, pack.period) is not None:
+        raise PackRefused("This pack is already being built again.")
+    pack.status = Pack.Status.QUEUED
+    pack.error = ""
+    pack.requested_at = timezone.now()
+    save_with_reason(pack, actor=actor, reason="reporting.pack.retried")
+    _progress(pack, 0, "Waiting for a worker")
+    _enqueue(pack)
+    return pack
+
+
+def pack_rebuild(*, actor: User, pack: Pack) -> tuple[Pack, bool]:
+    """A new build of a pack's period from that pack's frozen snapshot: the same numbers."""
+    if not pack.snapshot:
+        raise PackRefused("This build has no snapshot to rebuild from.")
+    return pack_request(
+        actor=actor,
+        organisation=pack.organisation,
+        kind=pack.kind,
+        period=pack.period,
+        source=pack,
+    )
+
+
+def pack_build(pack_id: int, *, at: datetime | None = None, chromium: str | None = None) -> Pack:
+    """Build a requested pack. Safe to run twice: a pack already built, failed or being built by
+    a live worker is left as it is."""
+    pack = _claim(pack_id, at or timezone.now())
+    if pack is None:
+        return Pack.objects.get(pk=pack_id)
+    try:
+        return _build(pack, chromium=chromium)
+    except Exception as error:
+        log.exception("Pack %s failed", pack.pk)
+        pack.refresh_from_db()
+        pack.status = Pack.Status.FAILED
+        pack.error = _reason(error)
+        save_with_reason(pack, actor=None, reason="reporting.pack.failed")
+        _progress(pack, 100, "Failed")
+        return pack
+
+
+def _claim(pack_id: int, at: datetime) -> Pack | None:
+    with transaction.atomic():
+        pack = Pack.objects.select_for_update().filter(pk=pack_id).first()
+        if pack is None:
+            return None
+        stale = pack.started_at is None or pack.started_at < at - STALE_AFTER
+        if not (
+            pack.status == Pack.Status.QUEUED or (pack.status == Pack.Status.BUILDING and stale)
+        ):
+            return None
+        pack.status = Pack.Status.BUILDING
+        pack.started_at = at
+        pack.attempts += 1
+        return save_with_reason(pack, actor=None, reason="reporting.pack.started")
+
+
+def _build(pack: Pack, *, chromium: str | None) -> Pack:
+    kind = pack_kind(pack.kind)
+    if pack.snapshot is None:
+        _progress(pack, 5, "Reading the figures")
+        snapshot = kind.assemble(pack.organisation, pack.period, timezone.now())
+        pack.snapshot, pack.snapshot_sha256 = freeze(snapshot)
+        save_with_reason(pack, actor=None, reason="reporting.pack.snapshot_frozen")
+    figures = kind.charts(pack.snapshot)
+    charts: dict[str, str] = {}
+    if figures:
+        _progress(pack, 15, "Starting the chart drawer")
+        with svg_exporter(chromium=chromium) as to_svg:
+            for index, (name, figure) in enumerate(figures, start=1):
+                _progress(
+                    pack,
+                    15 + 55 * index // len(figures),
+                    f"Drawing chart {index} of {len(figures)}",
+                )
+                charts[name] = to_svg(figure)
+    _progress(pack, 75, "Laying out the pages")
+    rendered = render_pdf_pages(kind.template, pack_context(pack, kind, charts))
+    _progress(pack, 95, "Saving the pack")
+    path = _write(pack, rendered.content)
+    pack.file_path = str(path.relative_to(packs_root()))
+    pack.sha256 = hashlib.sha256(rendered.content).hexdigest()
+    pack.size_bytes = len(rendered.content)
+    pack.pages = rendered.pages
+    pack.status = Pack.Status.BUILT
+    pack.built_at = timezone.now()
+    pack.error = ""
+    save_with_reason(pack, actor=None, reason="reporting.pack.built")
+    _progress(pack, 100, "Ready")
+    return pack
+
+
+def pack_context(pack: Pack, kind: PackKind, charts: dict[str, str]) -> dict:
+    """What every pack template reads: the base template's cover and running header, the frozen
+    snapshot and the charts drawn from it."""
+    requested = pack.requested_by.get_full_name() if pack.requested_by else ""
+    how = f"on request by {requested or pack.requested_by}" if pack.requested_by else "on schedule"
+    return {
+        "organisation": pack.organisation.name,
+        "pack_name": kind.name,
+        "period": pack.period_label,
+        "audience": kind.audience,
+        "prepared_on": f"{timezone.localtime(pack.started_at):%-d %b %Y %H:%M}, {how}",
+        "source_note": (
+            f"Rebuilt from the snapshot of the build of "
+            f"{timezone.localtime(pack.source.started_at):%-d %b %Y %H:%M}"
+            if pack.source_id and pack.source.started_at
+            else ""
+        ),
+        "snapshot_sha256": pack.snapshot_sha256,
+        "footer_note": "Official: sensitive",
+        "snapshot": pack.snapshot,
+        "charts": charts,
+    }
+
+
+def packs_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / "packs"
+
+
+def _write(pack: Pack, content: bytes) -> Path:
+    """Write the file whole: to a temporary name beside it, flushed, then renamed into place."""
+    folder = packs_root() / str(pack.organisation_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{pack.kind}-{pack.period_start:%Y-%m}-{pack.pk}.pdf"
+    partial = final.with_name(final.name + ".partial")
+    with open(partial, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, final)
+    return final
+
+
+def pack_file(pack: Pack) -> Path | None:
+    """The stored PDF, when the pack is built and its file is intact (same sha256)."""
+    if pack.status != Pack.Status.BUILT or not pack.file_path:
+        return None
+    path = packs_root() / pack.file_path
+    return path if path.is_file() else None
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip() or error.__class__.__name__
+    return f"{error.__class__.__name__}: {text}"[:2000]
+
+
+# Progress: a worker writes it often, pages read it; not governance, so it lives in the cache.
+
+
+def _progress_key(pack_id: int) -> str:
+    return f"reporting:pack-progress:{pack_id}"
+
+
+def _progress(pack: Pack, percent: int, stage: str) -> None:
+    cache.set(_progress_key(pack.pk), {"percent": percent, "stage": stage}, timeout=24 * 3600)
+
+
+def pack_progress(pack: Pack) -> dict:
+    if pack.status == Pack.Status.BUILT:
+        return {"percent": 100, "stage": "Ready"}
+    if pack.status == Pack.Status.FAILED:
+        return {"percent": 100, "stage": "Failed"}
+    return cache.get(_progress_key(pack.pk)) or {"percent": 0, "stage": pack.get_status_display()}
+
+
+# Downloads ------------------------------------------------------------------------------------
+
+
+def pack_download_record(*, pack: Pack, user: User, ip_address: str | None, user_agent: str):
+    return PackDownload.objects.create(
+        pack=pack, user=user, ip_address=ip_address or None, user_agent=user_agent[:300]
+    )
+
+
+# The schedule ---------------------------------------------------------------------------------
+
+
+def build_due_packs(*, at: datetime) -> str:
+    """Once a period has ended, ask once for each scheduled kind's pack of it (the kernel's
+    scheduler calls this on every run; the unique scheduled build makes repeats do nothing)."""
+    if not settings.REPORTING_PACKS_ON_SCHEDULE:
+        return ""
+    asked = []
+    for kind in pack_kinds.all():
+        if not kind.on_schedule:
+            continue
+        ended = period_at(kind.cadence, at).previous()
+        for organisation in Organisation.objects.all():
+            if Pack.objects.filter(
+                organisation=organisation, kind=kind.code, period_start=ended.start, scheduled=True
+            ).exists():
+                continue
+            try:
+                with transaction.atomic():
+                    pack, created = pack_request(
+                        actor=None,
+                        organisation=organisation,
+                        kind=kind.code,
+                        period=ended,
+                        scheduled=True,
+                        at=at,
+                    )
+            except IntegrityError:
+                continue
+            if created:
+                asked.append(f"{kind.name.lower()} for {organisation.name}, {ended.label}")
+    return f"asked for {'; '.join(asked)}" if asked else ""

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from reporting.views import packs
+
+app_name = "reporting"
+
+urlpatterns = [
+    path("packs/", packs.pack_list, name="pack_list"),
+    path("packs/build/", packs.pack_build, name="pack_build"),
+    path("packs/<int:pk>/", packs.pack_detail, name="pack_detail"),
+    path("packs/<int:pk>/progress/", packs.pack_progress, name="pack_progress"),
+    path("packs/<int:pk>/download/", packs.pack_download, name="pack_download"),
+    path("packs/<int:pk>/retry/", packs.pack_retry, name="pack_retry"),
+    path("packs/<int:pk>/rebuild/", packs.pack_rebuild, name="pack_rebuild"),
+]
