@@ -8,8 +8,16 @@ class ReportingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from caregov.registry import register_menu_item, register_scheduled_job
-        from reporting import board, services  # noqa: F401  (register the board pack)
+        from caregov.registry import (
+            DemoBuilder,
+            register_demo_builder,
+            register_menu_item,
+            register_scheduled_job,
+        )
+        from reporting import board, demo, services  # noqa: F401  (register the board pack)
 
         register_menu_item("Board packs", "reporting:pack_list", "packs.view")
         register_scheduled_job("reporting.packs", services.build_due_packs)
+        register_demo_builder(
+            DemoBuilder("reporting", after_replay=demo.ask_for_packs, delete=demo.delete_packs)
+        )

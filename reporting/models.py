@@ -93,6 +93,13 @@ class Pack(Scoped):
         return kind.name if kind else self.kind
 
     @property
+    def requested_how(self) -> str:
+        """'by Dev Bennett', 'by the quarter-end schedule' or 'from the command line'."""
+        if self.requested_by_id:
+            return f"by {self.requested_by}"
+        return "by the quarter-end schedule" if self.scheduled else "from the command line"
+
+    @property
     def finished(self) -> bool:
         return self.status in (self.Status.BUILT, self.Status.FAILED)
 

@@ -209,14 +209,12 @@ def _build(pack: Pack, *, chromium: str | None) -> Pack:
 def pack_context(pack: Pack, kind: PackKind, charts: dict[str, str]) -> dict:
     """What every pack template reads: the base template's cover and running header, the frozen
     snapshot and the charts drawn from it."""
-    requested = pack.requested_by.get_full_name() if pack.requested_by else ""
-    how = f"on request by {requested or pack.requested_by}" if pack.requested_by else "on schedule"
     return {
         "organisation": pack.organisation.name,
         "pack_name": kind.name,
         "period": pack.period_label,
         "audience": kind.audience,
-        "prepared_on": f"{timezone.localtime(pack.started_at):%-d %b %Y %H:%M}, {how}",
+        "prepared_on": f"{timezone.localtime(pack.started_at):%-d %b %Y %H:%M}, {pack.requested_how}",
         "source_note": (
             f"Rebuilt from the snapshot of the build of "
             f"{timezone.localtime(pack.source.started_at):%-d %b %Y %H:%M}"
@@ -292,7 +290,7 @@ def pack_download_record(*, pack: Pack, user: User, ip_address: str | None, user
 # The schedule ---------------------------------------------------------------------------------
 
 
-def build_due_packs(*, at: datetime) -> str:
+def build_due_packs(*, at: datetime, organisations=None) -> str:
     """Once a period has ended, ask once for each scheduled kind's pack of it (the kernel's
     scheduler calls this on every run; the unique scheduled build makes repeats do nothing)."""
     if not settings.REPORTING_PACKS_ON_SCHEDULE:
@@ -302,7 +300,7 @@ def build_due_packs(*, at: datetime) -> str:
         if not kind.on_schedule:
             continue
         ended = period_at(kind.cadence, at).previous()
-        for organisation in Organisation.objects.all():
+        for organisation in organisations or Organisation.objects.all():
             if Pack.objects.filter(
                 organisation=organisation, kind=kind.code, period_start=ended.start, scheduled=True
             ).exists():

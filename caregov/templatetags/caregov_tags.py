@@ -33,6 +33,9 @@ TAG_COLOURS = {
     "improves": "green",
     "no change": "amber",
     "worse": "red",
+    "ready": "green",
+    "building": "blue",
+    "waiting to build": "blue",
 }
 
 

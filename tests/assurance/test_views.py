@@ -227,7 +227,13 @@ def test_an_upload_is_imported_by_the_task_and_the_page_shows_the_figures(
     assert "90.0%" in page  # completeness: 18 of 20
     record = EcmImport.objects.get(file_name="willow-october.csv")
     progress = client.get(reverse("assurance:import_progress", args=[record.pk])).json()
-    assert progress == {"status": "imported", "finished": True, "percent": 100, "rows": 20}
+    assert progress == {
+        "status": "imported",
+        "finished": True,
+        "percent": 100,
+        "rows": 20,
+        "text": "Importing: 100% read, 20 rows checked so far.",
+    }
     assert EcmRecord.objects.filter(ecm_import=record).count() == 20
 
 
