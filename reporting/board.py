@@ -159,9 +159,10 @@ def _reliability(organisation, services, quarter_months) -> dict:
                 "ecm": figure.detail.get("ecm_completion"),
                 "audit": figure.detail.get("audit_completion"),
                 "divergence": divergence,
+                # As the unreliable-reports trigger judges it: at the tolerance or beyond.
                 "beyond_tolerance": divergence is not None
                 and tolerance is not None
-                and float(divergence) > float(tolerance),
+                and float(divergence) >= float(tolerance),
             }
         rows.append(row)
     return {"tolerance": str(tolerance) if tolerance is not None else None, "services": rows}
@@ -211,10 +212,9 @@ def _escalations(organisation, quarter, moment) -> dict:
     for name, group in (("opened", opened), ("resolved", resolved), ("open_at_end", open_at_end)):
         for e in group:
             by_trigger[_trigger_name(e.trigger)][name] += 1
-    listed = sorted(
-        opened + [e for e in open_at_end if e.raised_at < start],
-        key=lambda e: (SEVERITY_ORDER.get(e.severity, 3), e.raised_at),
-    )
+    # Listed: what the board still has to watch. Those opened and resolved within the quarter
+    # are counted by trigger above the list.
+    listed = sorted(open_at_end, key=lambda e: (SEVERITY_ORDER.get(e.severity, 3), e.raised_at))
     return {
         "opened": len(opened),
         "resolved": len(resolved),
@@ -229,11 +229,6 @@ def _escalations(organisation, quarter, moment) -> dict:
                 "severity": e.get_severity_display(),
                 "raised": _day(e.raised_at),
                 "escalated_to": e.get_escalated_to_display(),
-                "state": (
-                    f"Resolved {timezone.localdate(e.resolved_at):%-d %b %Y}"
-                    if e.resolved_at and e.resolved_at < end
-                    else "Open"
-                ),
             }
             for e in listed[:LIST_LIMIT]
         ],
