@@ -6,15 +6,15 @@ from caregov import access
 from caregov.registry import menu_items
 
 MENU = [
-    ("My work", "home", "work.view"),
-    ("Reviews", "review_list", "reviews.view"),
-    ("Escalations", "escalation_list", "escalations.view"),
-    ("Actions", "action_list", "actions.view"),
-    ("Decisions", "meeting_list", "decisions.view"),
-    ("Services", "service_list", "services.view"),
-    ("People", "person_list", "people.view"),
-    ("Triggers", "trigger_list", "triggers.configure"),
-    ("Security log", "security_event_list", "security.view"),
+    ("My work", "home", "work.view", False),
+    ("Reviews", "review_list", "reviews.view", False),
+    ("Escalations", "escalation_list", "escalations.view", False),
+    ("Actions", "action_list", "actions.view", False),
+    ("Decisions", "meeting_list", "decisions.view", False),
+    ("Services", "service_list", "services.view", False),
+    ("People", "person_list", "people.view", False),
+    ("Triggers", "trigger_list", "triggers.configure", False),
+    ("Security log", "security_event_list", "security.view", False),
 ]
 
 
@@ -24,8 +24,13 @@ def navigation(request):
         return {"nav_items": []}
     items = []
     current = request.path
-    for label, url_name, capability in [MENU[0], *menu_items, *MENU[1:]]:
-        if access.has_capability(user, capability):
+    for label, url_name, capability, organisation_wide in [MENU[0], *menu_items, *MENU[1:]]:
+        allowed = (
+            access.has_organisation_capability(user, capability)
+            if organisation_wide
+            else access.has_capability(user, capability)
+        )
+        if allowed:
             items.append({"label": label, "url": reverse(url_name), "active": False})
     # The entry whose address is the longest start of this page's is the one you are in.
     matches = [

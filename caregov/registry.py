@@ -132,8 +132,9 @@ class _Registry:
 
 review_kinds = _Registry()
 triggers = _Registry()
-#: Menu entries apps add from their AppConfig: (label, url name, capability).
-menu_items: list[tuple[str, str, str]] = []
+#: Menu entries apps add from their AppConfig: (label, url name, capability, whether the
+#: capability must be held across the organisation rather than at one service).
+menu_items: list[tuple[str, str, str, bool]] = []
 
 
 @dataclass(frozen=True)
@@ -189,9 +190,12 @@ def register_scheduled_job(code: str, job: Callable[..., str]) -> Callable[..., 
     return job
 
 
-def register_menu_item(label: str, url_name: str, capability: str) -> None:
-    if (label, url_name, capability) not in menu_items:
-        menu_items.append((label, url_name, capability))
+def register_menu_item(
+    label: str, url_name: str, capability: str, *, organisation_wide: bool = False
+) -> None:
+    item = (label, url_name, capability, organisation_wide)
+    if item not in menu_items:
+        menu_items.append(item)
 
 
 def register_review_kind(kind: ReviewKind) -> ReviewKind:

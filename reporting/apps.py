@@ -16,7 +16,9 @@ class ReportingConfig(AppConfig):
         )
         from reporting import board, demo, services  # noqa: F401  (register the board pack)
 
-        register_menu_item("Board packs", "reporting:pack_list", "packs.view")
+        register_menu_item(
+            "Board packs", "reporting:pack_list", "packs.view", organisation_wide=True
+        )
         register_scheduled_job("reporting.packs", services.build_due_packs)
         register_demo_builder(
             DemoBuilder("reporting", after_replay=demo.ask_for_packs, delete=demo.delete_packs)

@@ -45,8 +45,15 @@ def _person(user) -> str:
 def assemble(organisation: Organisation, quarter: Period, at: datetime) -> dict:
     """The board pack's numbers for a quarter, as things stood at its end (or now, if sooner)."""
     moment = min(at, quarter.ends_at)
+    # The services open now, and those open at the quarter's end that have closed since (read
+    # from their history), so closing a service does not take it out of past packs.
+    open_then = Service.history.as_of(moment).filter(
+        organisation_id=organisation.pk, is_active=True
+    )
     services = list(
-        Service.objects.filter(organisation=organisation, is_active=True).order_by("name")
+        Service.objects.filter(
+            Q(organisation=organisation, is_active=True) | Q(pk__in=[s.pk for s in open_then])
+        ).order_by("name")
     )
     months = assurance.months_back(period_containing(Cadence.MONTHLY, quarter.end), TREND_MONTHS)
     snapshot = {
@@ -356,7 +363,7 @@ def _workflows(organisation, services, quarter, moment) -> dict:
                 "service": evidence.service.name,
                 "maps": evidence.map_summary,
                 "approved": sum(1 for m in evidence.maps if m.in_use),
-                "mapped": len(evidence.maps),
+                "mapped": sum(1 for m in evidence.maps if m.map.created_at < moment),
                 "gaps": sum(1 for g in evidence.gaps if g.kind == "gap"),
                 "duplication": sum(1 for g in evidence.gaps if g.kind == "duplication"),
                 "workarounds": sum(1 for g in evidence.gaps if g.kind == "workaround"),
@@ -418,26 +425,32 @@ def _summary(s: dict) -> dict:
     e = s["escalations"]
     if e["high_open_at_end"]:
         risk.append(
-            f"{e['high_open_at_end']} high-severity escalations were open at the quarter's end."
+            f"{_count(e['high_open_at_end'], 'high-severity escalation')} open at the quarter's end."
         )
     a = s["actions"]
     if a["overdue"]:
-        risk.append(f"{a['overdue']} actions were overdue at the quarter's end.")
+        risk.append(f"{_count(a['overdue'], 'action')} overdue at the quarter's end.")
     if a["not_improved"]:
         decide.append(
-            f"Challenge the {a['not_improved']} actions checked as not improving their measure: "
-            "agree a different response."
+            f"Challenge the {_count(a['not_improved'], 'action', verb=False)} checked as not "
+            "improving their measure: agree a different response."
         )
     r = s["reviews"]
     if r["overdue"]:
-        risk.append(f"{r['overdue']} review cycles were overdue for sign-off at the quarter's end.")
-        decide.append(f"Agree how the {r['overdue']} overdue review cycles will be signed off.")
+        risk.append(
+            f"{_count(r['overdue'], 'review cycle')} overdue for sign-off at the quarter's end."
+        )
+        decide.append(
+            f"Agree how the {_count(r['overdue'], 'overdue review cycle', verb=False)} will be "
+            "signed off."
+        )
     if r["due"] and not r["overdue"]:
         rely.append(f"All {r['due']} review cycles due in the quarter were signed off.")
     w = s["workflows"]
     if w and w["totals"]["open_high_risk"]:
         risk.append(
-            f"{w['totals']['open_high_risk']} high-risk or safe-care workflow gaps were still open."
+            f"{_count(w['totals']['open_high_risk'], 'high-risk or safe-care workflow gap')} "
+            "still open."
         )
         decide.append("Agree the response to the open high-risk workflow gaps.")
     return {"rely": rely, "risk": risk, "decide": decide}

@@ -7,7 +7,11 @@ class PackBuildForm(forms.Form):
     quarter = forms.ChoiceField(
         label="Which quarter?",
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose the quarter to build a board pack for."},
+        error_messages={
+            "required": "Choose the quarter to build a board pack for.",
+            "invalid_choice": "Choose one of the quarters listed: packs are built for the "
+            "current quarter and the seven before it.",
+        },
     )
 
     def __init__(self, *args, quarters, **kwargs):

@@ -238,11 +238,15 @@ def _write(pack: Pack, content: bytes) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{pack.kind}-{pack.period_start:%Y-%m}-{pack.pk}.pdf"
     partial = final.with_name(final.name + ".partial")
-    with open(partial, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, final)
+    try:
+        with open(partial, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return final
 
 

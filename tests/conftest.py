@@ -18,7 +18,7 @@ SERVICE_SCOPED = {
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_eager(settings):
+def _fast_and_eager(settings, tmp_path_factory):
     from caregov.celery import app
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -26,6 +26,8 @@ def _fast_and_eager(settings):
     # Tests that run the scheduler are about cycles and triggers; the pack schedule has its own
     # tests, which turn this back on (a pack build draws charts in Chromium: seconds each).
     settings.REPORTING_PACKS_ON_SCHEDULE = False
+    # Files a test writes (built packs) go to this test process's temporary folder.
+    settings.MEDIA_ROOT = tmp_path_factory.getbasetemp() / "media"
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
     yield
@@ -136,6 +138,7 @@ def governance_records(service) -> dict:
         "decision": decision,
         **assurance_records(service, owner),
         **workflow_records(service, owner),
+        **pack_records(service),
     }
 
 
@@ -239,6 +242,52 @@ def workflow_records(service, person) -> dict:
         "wf_gap": gap,
         "wf_review": review,
     }
+
+
+def pack_records(service) -> dict:
+    """The organisation's board pack for Q2 2026, built: a few bytes stand for its PDF, stored
+    under MEDIA_ROOT (as it is when the world is made) with their sha256."""
+    import hashlib
+    import os
+    from datetime import date
+
+    from django.utils import timezone
+
+    from reporting.models import Pack
+    from reporting.packs import freeze
+    from reporting.services import packs_root
+
+    org = service.organisation
+    pack = Pack.objects.filter(
+        organisation=org, kind="board", period_start=date(2026, 4, 1)
+    ).first()
+    if pack is None:
+        content = b"%PDF-1.4\n% A stand-in for a board pack\n%%EOF\n"
+        snapshot, snapshot_sha256 = freeze({"organisation": org.name, "services": []})
+        pack = Pack.objects.create(
+            organisation=org,
+            kind="board",
+            period_start=date(2026, 4, 1),
+            period_end=date(2026, 6, 30),
+            status=Pack.Status.BUILT,
+            started_at=timezone.now(),
+            built_at=timezone.now(),
+            snapshot=snapshot,
+            snapshot_sha256=snapshot_sha256,
+            sha256=hashlib.sha256(content).hexdigest(),
+            size_bytes=len(content),
+            pages=1,
+            attempts=1,
+        )
+        pack.file_path = f"{org.pk}/board-2026-04-{pack.pk}.pdf"
+        pack.save()
+        path = packs_root() / pack.file_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Whole or not at all: parallel test processes may write the same name (same bytes).
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_bytes(content)
+        os.replace(partial, path)
+    return {"pack": pack}
 
 
 @pytest.fixture

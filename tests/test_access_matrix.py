@@ -161,6 +161,13 @@ OBJECTS: dict[str, Callable[..., dict]] = {
     "workflows:quarterly_review": lambda w, r, which: {
         "pk": w.record("wf_review", w.service_a if which == "own" else w.service_c).pk
     },
+    # Board packs cover the whole organisation: the other one is another organisation's.
+    **{
+        f"reporting:{name}": lambda w, r, which: {
+            "pk": w.record("pack", w.service_a if which == "own" else w.service_c).pk
+        }
+        for name in ("pack_detail", "pack_progress", "pack_download", "pack_retry", "pack_rebuild")
+    },
     "membership_remove": lambda w, r, which: {
         "pk": _person(w, r, which).pk,
         "membership_pk": _person(w, r, which).memberships.first().pk,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
 from django.contrib import messages
 from django.http import FileResponse, Http404, JsonResponse
@@ -161,11 +162,12 @@ def pack_download(request, pk: int):
         ip_address=request.META.get("REMOTE_ADDR"),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
-    response = FileResponse(
-        iter([content]), content_type="application/pdf", as_attachment=True, filename=pack.file_name
+    return FileResponse(
+        io.BytesIO(content),
+        content_type="application/pdf",
+        as_attachment=True,
+        filename=pack.file_name,
     )
-    response["Content-Length"] = str(len(content))
-    return response
 
 
 @requires("packs.build")

@@ -9,7 +9,7 @@ from caregov.history import reason_words
 
 OUR_APPS = {"caregov", "workflows", "assurance", "champions", "roadmap", "reporting"}
 #: Append-only logs: they are history themselves and are never edited.
-NOT_GOVERNED = {"caregov.SecurityEvent"}
+NOT_GOVERNED = {"caregov.SecurityEvent", "reporting.PackDownload"}
 #: Facts as another system reported them, and figures derived from governed records: rewritten in
 #: bulk from their sources, never edited by a person.
 DERIVED = {"assurance.EcmRecord", "assurance.MeasureResult", "assurance.AuditAgreement"}
