@@ -6,13 +6,18 @@ services and months reads one row per service, month, measure and source, never 
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import reduce
+from operator import or_
 
-from django.db.models import Count, QuerySet
+from django.db.models import Case, Count, F, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from assurance.measures import (
@@ -128,30 +133,64 @@ class Cell:
 
 
 class FigureTable:
-    """Figures for a set of services and months, from one query over the summary."""
+    """Figures for a set of services and months, from one query over the summary.
 
-    def __init__(self, organisation: Organisation, services: list[Service], months: list[Period]):
+    A page of many services and months can read less: with `judged_only`, only the figure each
+    measure is judged on (not what the audits found for a measure judged on the ECM export);
+    `detail_sources` names the sources whose detail is read (all when None), so a page that
+    shows only the comparison's detail does not fetch and decode the rest.
+    """
+
+    def __init__(
+        self,
+        organisation: Organisation,
+        services: list[Service],
+        months: list[Period],
+        *,
+        judged_only: bool = False,
+        detail_sources: Collection[str] | None = None,
+    ):
         self.services = services
         self.months = months
         self.book = ThresholdBook(organisation)
         self.cells: dict[tuple[int, date, str, str], Cell] = {}
         if services and months:
+            # Asked-for details come as text and are decoded here, row by row where present:
+            # reading them as JSON would run a converter on every row, detail or none.
+            detail = (
+                F("detail")
+                if detail_sources is None
+                else Case(
+                    When(source__in=list(detail_sources), then=Cast("detail", TextField())),
+                    default=Value(None),
+                    output_field=TextField(),
+                )
+            )
+            # Unordered: cells are found by key, and the model's ordering joins services to
+            # sort by name.
             rows = MeasureResult.objects.filter(
                 service__in=[s.pk for s in services],
                 period_start__gte=months[0].start,
                 period_start__lte=months[-1].start,
-            ).values_list(
+            ).order_by()
+            if judged_only:
+                rows = rows.filter(
+                    reduce(or_, (Q(measure=code, source=src) for code, src in JUDGED_ON.items()))
+                )
+            rows = rows.values_list(
                 "service_id",
                 "period_start",
                 "measure",
                 "source",
                 "numerator",
                 "denominator",
-                "detail",
+                detail,
             )
-            for service_id, start, measure, source, numerator, denominator, detail in rows:
+            for service_id, start, measure, source, numerator, denominator, found in rows:
+                if isinstance(found, str):
+                    found = json.loads(found)
                 self.cells[(service_id, start, measure, source)] = Cell(
-                    numerator, denominator, detail
+                    numerator, denominator, found or {}
                 )
 
     def result(self, service_id: int, month: date, measure: str, source: str | None = None):

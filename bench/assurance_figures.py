@@ -32,6 +32,8 @@ import statistics
 import sys
 import time
 import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -71,6 +73,17 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000, help="audited records")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    with bench_database():
+        figures = run(args.services, args.months, args.records, args.runs)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / "assurance_figures.json"
+    out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+
+
+@contextmanager
+def bench_database():
+    """A PostgreSQL database of the benchmark's own, migrated, and dropped afterwards."""
     if connection.vendor != "postgresql":
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database.")
 
@@ -80,13 +93,9 @@ def main() -> None:
     connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DATABASE
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        figures = run(args.services, args.months, args.records, args.runs)
+        yield
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "assurance_figures.json"
-    out.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
 
 
 def say(text: str) -> None:
@@ -305,17 +314,26 @@ def build(service_count: int, month_count: int, record_count: int):
     return org, lead, services, months, pairs, len(audits), checks
 
 
-def run(service_count: int, month_count: int, record_count: int, runs: int) -> dict:
-    from django.test import Client
-    from django.urls import NoReverseMatch, reverse
+@dataclass
+class Loaded:
+    """The benchmark's data, loaded, with its figures computed and its tables analysed."""
 
+    org: object
+    lead: object
+    services: list
+    months: list
+    pairs: list
+    audits: int
+    checks: int
+    load_seconds: float
+    recompute_seconds: list[float]
+    recompute_queries: int
+
+
+def load(service_count: int, month_count: int, record_count: int) -> Loaded:
+    """Load the data, then fill the summary as submitting each month's audits would."""
     from assurance.figures import recompute_service_month
-    from assurance.measures import MEASURES
-    from assurance.models import AuditAgreement, AuditCheck, AuditRecord, EcmRecord, MeasureResult
-    from assurance.selectors import FigureTable
-    from caregov.models import Service
 
-    load_before = os.getloadavg()
     started = time.perf_counter()
     org, lead, services, months, pairs, audits, checks = build(
         service_count, month_count, record_count
@@ -345,14 +363,33 @@ def run(service_count: int, month_count: int, record_count: int, runs: int) -> d
         ],
         vacuum=True,
     )
+    return Loaded(
+        org, lead, services, months, pairs, audits, checks, loaded, recompute, recompute_queries
+    )
+
+
+def raw_aggregate(org) -> list[tuple]:
+    """Met and answered per service, month and measure, straight from the audit checks."""
+    with connection.cursor() as cursor:
+        cursor.execute(RAW_AGGREGATE, [org.pk])
+        return cursor.fetchall()
+
+
+def run(service_count: int, month_count: int, record_count: int, runs: int) -> dict:
+    from django.test import Client
+    from django.urls import NoReverseMatch, reverse
+
+    from assurance.measures import MEASURES
+    from assurance.models import AuditAgreement, AuditCheck, AuditRecord, EcmRecord, MeasureResult
+    from assurance.selectors import FigureTable
+    from caregov.models import Service
+
+    load_before = os.getloadavg()
+    data = load(service_count, month_count, record_count)
+    org, lead, months, recompute = data.org, data.lead, data.months, data.recompute_seconds
 
     # (a) The raw aggregate.
-    def raw():
-        with connection.cursor() as cursor:
-            cursor.execute(RAW_AGGREGATE, [org.pk])
-            return cursor.fetchall()
-
-    raw_seconds, raw_rows = timed_runs(raw, runs)
+    raw_seconds, raw_rows = timed_runs(lambda: raw_aggregate(org), runs)
     say(f"Raw aggregate: {statistics.median(raw_seconds) * 1000:.0f} ms")
 
     # (b) The summary the pages read.
@@ -437,17 +474,17 @@ def run(service_count: int, month_count: int, record_count: int, runs: int) -> d
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
         },
         "data": {
-            "services": len(services),
+            "services": len(data.services),
             "months": len(months),
             "first_month": months[0].start.isoformat(),
             "last_month": months[-1].start.isoformat(),
-            "submitted_audits": audits,
+            "submitted_audits": data.audits,
             "audit_records": AuditRecord.objects.count(),
             "audit_checks": AuditCheck.objects.count(),
             "ecm_records": EcmRecord.objects.count(),
             "measure_results": MeasureResult.objects.count(),
             "audit_agreements": AuditAgreement.objects.count(),
-            "load_seconds": round(loaded, 1),
+            "load_seconds": round(data.load_seconds, 1),
         },
         "recompute_service_month": {
             "what": "recompute_service_month for each service-month after loading: latest "
@@ -457,7 +494,7 @@ def run(service_count: int, month_count: int, record_count: int, runs: int) -> d
             "median_ms": round(statistics.median(recompute_ms), 1),
             "p95_ms": round(recompute_ms[int(0.95 * (len(recompute_ms) - 1))], 1),
             "max_ms": round(recompute_ms[-1], 1),
-            "queries_each": recompute_queries,
+            "queries_each": data.recompute_queries,
         },
         "raw_aggregate": {
             "what": "one GROUP BY over assurance_auditcheck joined to auditrecord and audit: met "

@@ -16,6 +16,7 @@ class ReportingConfig(AppConfig):
         )
         from reporting import board, demo, services  # noqa: F401  (register the board pack)
 
+        register_menu_item("Dashboard", "reporting:dashboard", "dashboards.view")
         register_menu_item(
             "Board packs", "reporting:pack_list", "packs.view", organisation_wide=True
         )

@@ -175,6 +175,9 @@ def measure_trend(
         )
     known = [v for v in values if v is not None]
     top = max([100 if unit == "%" else green_from, *known])
+    # Start the axis a step below the lowest figure or threshold, so that months close to the
+    # target can be told apart rather than drawn as one flat line along the top.
+    bottom = max(0, (min([amber_from, *known]) // 10) * 10 - 10)
     fig.update_layout(
         # Plotly reads a subset of HTML in titles: escape so a service name stays text.
         title={"text": html.escape(title), "x": 0, "xanchor": "left"},
@@ -184,7 +187,240 @@ def measure_trend(
         height=320,
         margin={"l": 56, "r": 16, "t": 56, "b": 48},
         showlegend=False,
-        yaxis={"range": [0, top * 1.05], "ticksuffix": unit, "title": None},
+        yaxis={"range": [bottom, top + (top - bottom) * 0.05], "ticksuffix": unit, "title": None},
         xaxis={"type": "category", "title": None},
     )
     return fig
+
+
+# Dashboards ------------------------------------------------------------------------------------
+# Drawn in the browser at the page's width, in the assurance pages' style (assurance/charts.py):
+# the same line patterns and layout, so a measure looks the same on every screen.
+#
+# These return figures as plain data, the form Plotly reads as readily as a go.Figure (plotly.js
+# takes it as it is; go.Figure(figure) builds the object, for an SVG or a check). Building the
+# objects validates every property: for the dozen figures of a dashboard of 40 services, about a
+# third of the page's time. The tests validate every figure these draw; pages send them as built.
+
+
+#: The assurance charts' layout as plain data, worked out on first use.
+_DASHBOARD_LAYOUT: dict = {}
+
+
+def _dashboard_layout() -> dict:
+    """The assurance charts' layout, from assurance.charts._layout, once. No Plotly template:
+    its defaults are overridden anyway, and it would add 6 kB to every chart on the page."""
+    if not _DASHBOARD_LAYOUT:
+        from assurance.charts import _layout
+
+        layout = _layout(go.Figure(layout={"template": "none"}), "").layout.to_plotly_json()
+        _DASHBOARD_LAYOUT.update(layout, xaxis={"type": "category", "showgrid": False})
+    return _DASHBOARD_LAYOUT
+
+
+def _figure(question: str, traces: list[dict], **layout) -> dict:
+    """A figure with the dashboards' layout, `layout` overriding it key by key (one level down
+    for dictionaries such as yaxis), titled with the question."""
+    from copy import deepcopy
+
+    merged = deepcopy(_dashboard_layout())
+    for key, value in layout.items():
+        merged[key] = (
+            {**merged[key], **value} if isinstance(value, dict) and key in merged else value
+        )
+    # Plotly reads a subset of HTML in titles: escape so a service name stays text.
+    merged["title"]["text"] = html.escape(question)
+    return {"data": traces, "layout": merged}
+
+
+def _percent_axis(*series: Sequence[float | None]) -> dict:
+    """Start the percentage axis just below the lowest value, so close lines can be told
+    apart, and end it just above 100%."""
+    values = [v for values in series for v in values if v is not None]
+    low = max(0, (min(values) // 10) * 10 - 5) if values else 0
+    return {"range": [low, 101]}
+
+
+def threshold_trend(
+    question: str,
+    months: Sequence[str],
+    lines: Sequence[tuple[str, Sequence[float | None]]],
+    green_from: Sequence[float],
+    amber_from: Sequence[float],
+    *,
+    band: tuple[Sequence[float | None], Sequence[float | None]] | None = None,
+    band_name: str = "Range across services",
+) -> dict:
+    """A measure month by month against the thresholds in force each month, drawn as steps so
+    that a change of threshold shows where it happened. One line per series; `band`, the lowest
+    and highest values each month, is shaded with a pattern behind them."""
+    from assurance.charts import COLOURS, DASHES, SYMBOLS
+
+    if any(len(values) != len(months) for _, values in lines) or not (
+        len(green_from) == len(amber_from) == len(months)
+    ):
+        raise ValueError("Every line and threshold needs one value a month.")
+    x = list(months)
+    traces = []
+    if band is not None:
+        lowest, highest = band
+        edge = {"color": "#768692", "width": 1}
+        traces += [
+            {
+                "type": "scatter",
+                "x": x,
+                "y": list(lowest),
+                "name": f"{band_name}: lowest",
+                "mode": "lines",
+                "line": edge,
+                "connectgaps": False,
+                "showlegend": False,
+                "hovertemplate": "%{x}: lowest %{y}%<extra></extra>",
+            },
+            {
+                "type": "scatter",
+                "x": x,
+                "y": list(highest),
+                "name": band_name,
+                "legendrank": 3000,
+                "mode": "lines",
+                "line": edge,
+                "fill": "tonexty",
+                "fillcolor": "rgba(118, 134, 146, 0.15)",
+                "fillpattern": {
+                    "shape": "/",
+                    "fgcolor": "#aeb7bd",
+                    "size": 10,
+                    "fillmode": "overlay",
+                },
+                "connectgaps": False,
+                "hovertemplate": "%{x}: highest %{y}%<extra></extra>",
+            },
+        ]
+    # Thresholds before the results, so the results are drawn over them; in the legend, results
+    # come first.
+    for word, values, colour, dash in (
+        ("Green from", green_from, GREEN, "dash"),
+        ("Amber from", amber_from, AMBER, "dot"),
+    ):
+        traces.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": list(values),
+                "name": word,
+                "legendrank": 2000,
+                "mode": "lines",
+                "line": {"color": colour, "width": 1.5, "dash": dash, "shape": "hv"},
+                "hovertemplate": f"%{{x}}: {word.lower()} %{{y}}%<extra></extra>",
+            }
+        )
+    for i, (name, values) in enumerate(lines):
+        traces.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": list(values),
+                "name": name,
+                "mode": "lines+markers",
+                "line": {"dash": DASHES[i % len(DASHES)], "color": COLOURS[i % len(COLOURS)]},
+                "marker": {"symbol": SYMBOLS[i % len(SYMBOLS)], "size": 8},
+                "connectgaps": False,
+                "hovertemplate": f"{html.escape(name)}, %{{x}}: %{{y}}%<extra></extra>",
+            }
+        )
+    return _figure(
+        question,
+        traces,
+        # Plotly lists filled traces in reverse unless told: results, thresholds, then the band.
+        legend={"traceorder": "normal"},
+        yaxis=_percent_axis(
+            green_from, amber_from, *(values for _, values in lines), *(band or ())
+        ),
+    )
+
+
+def ecm_against_audit(
+    question: str,
+    months: Sequence[str],
+    ecm: Sequence[float | None],
+    audit: Sequence[float | None],
+) -> dict:
+    """Completeness of the same audited records as the ECM reports it and as the auditors found
+    it, month by month: where the lines part, the ECM's dashboard cannot be relied on."""
+    from assurance.charts import COLOURS
+
+    if not len(months) == len(ecm) == len(audit):
+        raise ValueError("Both lines need one value a month.")
+    traces = [
+        {
+            "type": "scatter",
+            "x": list(months),
+            "y": list(values),
+            "name": name,
+            "mode": "lines+markers",
+            "line": {"color": colour, "dash": dash},
+            "marker": {"symbol": symbol, "size": 8},
+            "connectgaps": False,
+            "hovertemplate": f"{name}, %{{x}}: %{{y}}%<extra></extra>",
+        }
+        for name, values, colour, dash, symbol in (
+            ("Complete, as the ECM reports", ecm, COLOURS[0], "solid", "circle"),
+            ("Complete, as the auditors found", audit, COLOURS[3], "dash", "square"),
+        )
+    ]
+    return _figure(question, traces, yaxis=_percent_axis(ecm, audit))
+
+
+def escalation_ages(
+    question: str, triggers: Sequence[str], ages: Sequence[tuple[str, Sequence[int]]]
+) -> dict:
+    """Open escalations by trigger, each bar split by how long they have waited; the oldest
+    part is red and cross-hatched, so it stands out in black and white too."""
+    import textwrap
+
+    if any(len(counts) != len(triggers) for _, counts in ages):
+        raise ValueError("Every age needs one count a trigger.")
+    # Long trigger names on two lines, to leave the bars room on a tablet.
+    names = ["<br>".join(textwrap.wrap(html.escape(t), 28)) for t in triggers]
+    shades = [("#aeb7bd", ""), (AMBER, "/"), ("#d5281b", "x")]
+    traces = [
+        {
+            "type": "bar",
+            "y": names,
+            "x": list(counts),
+            "name": label,
+            "orientation": "h",
+            "marker": {
+                "color": colour,
+                # Over the colour, not instead of it.
+                "pattern": {"shape": pattern, "fgcolor": INK, "fillmode": "overlay", "size": 8},
+            },
+            "hovertemplate": f"%{{y}}: %{{x}} {html.escape(label.lower())}<extra></extra>",
+        }
+        for (label, counts), (colour, pattern) in zip(ages, shades, strict=False)
+    ]
+    return _figure(
+        question,
+        traces,
+        barmode="stack",
+        height=140 + 44 * len(triggers),
+        margin={"l": 16, "b": 88},
+        # Under the axis, in the order of the ages, whatever the number of triggers.
+        legend={
+            "orientation": "h",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+            "traceorder": "normal",
+        },
+        xaxis={"type": "linear", "rangemode": "tozero", "tickformat": "d", "showgrid": True},
+        yaxis={"range": None, "ticksuffix": "", "autorange": "reversed", "automargin": True},
+    )
+
+
+def page_chart(figure: dict) -> dict:
+    """What a page needs to draw a figure: its question as text, and the figure as JSON."""
+    import json
+
+    return {"title": html.unescape(figure["layout"]["title"]["text"]), "json": json.dumps(figure)}

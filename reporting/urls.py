@@ -1,10 +1,12 @@
 from django.urls import path
 
-from reporting.views import packs
+from reporting.views import dashboards, packs
 
 app_name = "reporting"
 
 urlpatterns = [
+    path("", dashboards.manager_dashboard, name="dashboard"),
+    path("overview/", dashboards.organisation_overview, name="overview"),
     path("packs/", packs.pack_list, name="pack_list"),
     path("packs/build/", packs.pack_build, name="pack_build"),
     path("packs/<int:pk>/", packs.pack_detail, name="pack_detail"),

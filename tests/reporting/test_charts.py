@@ -100,3 +100,102 @@ def test_chart_in_a_pack_keeps_its_text_selectable_and_logs_nothing(exporter, ca
     assert "Care notes written on time at Willow House" in text
     assert "Green: 90% and above" in text
     assert [r for r in caplog.records if r.name.startswith("weasyprint")] == []
+
+
+# Dashboards ------------------------------------------------------------------------------------
+# The dashboard charts are plain data, which pages send unchecked: each test builds a go.Figure of
+# what it draws, which checks every property against Plotly's schema.
+
+
+def valid(figure: dict):
+    import plotly.graph_objects as go
+
+    return go.Figure(figure)
+
+
+def test_a_dashboard_trend_draws_the_thresholds_in_force_each_month_as_steps():
+    from reporting.charts import threshold_trend
+
+    fig = valid(
+        threshold_trend(
+            "Is timeliness on target at Willow House?",
+            MONTHS,
+            [("Willow House", [71, None, 88, 93])],
+            green_from=[90, 90, 85, 85],
+            amber_from=[75, 75, 70, 70],
+        )
+    )
+
+    green, amber, line = fig.data
+    assert (green.name, list(green.y), green.line.shape, green.line.dash) == (
+        "Green from",
+        [90, 90, 85, 85],
+        "hv",
+        "dash",
+    )
+    assert (amber.name, amber.line.dash) == ("Amber from", "dot")
+    assert list(line.y) == [71, None, 88, 93]
+    assert line.connectgaps is False
+    assert line.marker.symbol == "circle"  # told apart by marker and dash, not colour alone
+
+
+def test_a_dashboard_trend_of_many_services_shades_the_range_with_a_pattern():
+    from reporting.charts import threshold_trend
+
+    fig = valid(
+        threshold_trend(
+            "Is timeliness on target across 40 services?",
+            MONTHS,
+            [("All 40 services combined", [80, 81, 82, 83])],
+            [90] * 4,
+            [75] * 4,
+            band=([60, 61, 62, 63], [95, 96, 97, 98]),
+        )
+    )
+
+    lowest, highest = fig.data[:2]
+    assert highest.fill == "tonexty" and highest.fillpattern.shape == "/"
+    assert lowest.showlegend is False
+    assert fig.layout.legend.traceorder == "normal"
+    assert fig.layout.yaxis.range == (55, 101)
+
+
+def test_dashboard_charts_refuse_numbers_that_do_not_match_the_months():
+    from reporting.charts import ecm_against_audit, escalation_ages, threshold_trend
+
+    with pytest.raises(ValueError):
+        threshold_trend("?", MONTHS, [("A", [1, 2])], [90] * 4, [75] * 4)
+    with pytest.raises(ValueError):
+        ecm_against_audit("?", MONTHS, [1, 2, 3, 4], [1, 2])
+    with pytest.raises(ValueError):
+        escalation_ages("?", ["Review overdue"], [("Under 7 days", [1, 2])])
+
+
+def test_escalation_ages_stack_with_a_pattern_for_each_age():
+    from reporting.charts import escalation_ages
+
+    fig = valid(
+        escalation_ages(
+            "Which escalations have waited longest at Willow House?",
+            ["Lack of improvement after manager intervention", "Review overdue"],
+            [("Under 7 days", [0, 1]), ("7 to 27 days", [1, 0]), ("28 days or more", [2, 3])],
+        )
+    )
+
+    assert fig.layout.barmode == "stack"
+    assert [bar.marker.pattern.shape for bar in fig.data] == ["", "/", "x"]
+    assert fig.data[0].y[0] == "Lack of improvement after<br>manager intervention"
+
+
+def test_a_page_chart_carries_the_question_as_text_and_the_figure_as_json():
+    import json
+
+    from reporting.charts import ecm_against_audit, page_chart
+
+    figure = ecm_against_audit("Does the ECM agree at Smith & Sons?", MONTHS, [90] * 4, [80] * 4)
+    valid(figure)
+    chart = page_chart(figure)
+
+    assert chart["title"] == "Does the ECM agree at Smith & Sons?"
+    figure = json.loads(chart["json"])
+    assert figure["layout"]["title"]["text"] == "Does the ECM agree at Smith &amp; Sons?"
