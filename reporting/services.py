@@ -321,6 +321,10 @@ def build_due_packs(*, at: datetime, organisations=None) -> str:
                     )
             except IntegrityError:
                 continue
-            if created:
-                asked.append(f"{kind.name.lower()} for {organisation.name}, {ended.label}")
+            if not created:
+                # A build someone asked for is under way: it stands for the scheduled one, so
+                # the next run does not ask for the quarter again.
+                pack.scheduled = True
+                save_with_reason(pack, actor=None, reason="reporting.pack.scheduled")
+            asked.append(f"{kind.name.lower()} for {organisation.name}, {ended.label}")
     return f"asked for {'; '.join(asked)}" if asked else ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from assurance.models import MeasureResult
 from caregov.access import Role
-from caregov.cadence import LONDON, Cadence, period_containing, quarter_key
+from caregov.cadence import LONDON, Cadence, parse_quarter, period_containing, quarter_key
 from caregov.engine import run_scheduler
 from caregov.models import Action, Escalation
 from reporting import board, services
@@ -448,6 +448,27 @@ def test_the_schedule_asks_once_for_the_pack_of_the_quarter_before_its_moment(
     label = period_containing(Cadence.QUARTERLY, datetime.fromisoformat(ended).date()).label
     assert f"board assurance pack for Oakfield Care Group, {label}" in str(first)
     assert "board assurance pack" not in str(again)
+
+
+def test_a_build_under_way_at_the_quarter_end_stands_for_the_scheduled_one(
+    world, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.REPORTING_PACKS_ON_SCHEDULE = True
+    monkeypatch.setattr("reporting.tasks.build_pack.delay", lambda pk: None)
+    asked, _ = services.pack_request(
+        actor=world.user(Role.QUALITY_LEAD),
+        organisation=world.org,
+        kind="board",
+        period=parse_quarter("2026-Q3"),
+        enqueue=False,
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_scheduler(at=london(2026, 10, 2, 6, 15))
+        run_scheduler(at=london(2026, 10, 2, 6, 30))
+
+    ours = Pack.objects.filter(organisation=world.org, period_start=date(2026, 7, 1))
+    assert list(ours.values_list("pk", "scheduled")) == [(asked.pk, True)]
 
 
 def test_the_schedule_asks_for_nothing_when_packs_are_not_built_on_schedule(world, settings):
