@@ -109,7 +109,10 @@ class ReviewKind:
 
 
 @dataclass
-class _Registry:
+class Registry:
+    """Things apps plug in, by code: review kinds, triggers, demo builders, scheduled jobs, and
+    reporting's pack kinds. A code is registered once."""
+
     items: dict = field(default_factory=dict)
 
     def add(self, code: str, item) -> None:
@@ -130,8 +133,8 @@ class _Registry:
         ]
 
 
-review_kinds = _Registry()
-triggers = _Registry()
+review_kinds = Registry()
+triggers = Registry()
 #: Menu entries apps add from their AppConfig: (label, url name, capability, whether the
 #: capability must be held across the organisation rather than at one service).
 menu_items: list[tuple[str, str, str, bool]] = []
@@ -152,7 +155,7 @@ class DemoBuilder:
     delete: Callable | None = None
 
 
-demo_builders = _Registry()
+demo_builders = Registry()
 
 
 def register_demo_builder(builder: DemoBuilder) -> DemoBuilder:
@@ -182,7 +185,7 @@ def subjects_of(decisions: list) -> dict[int, list[tuple[str, str]]]:
 #: Work apps add to the one scheduler run, after cycles are opened and triggers evaluated: each
 #: takes `at=` and returns a short sentence for the run's summary, or "" when it did nothing.
 #: Like the rest of the run it must be idempotent for a moment.
-scheduled_jobs = _Registry()
+scheduled_jobs = Registry()
 
 
 def register_scheduled_job(code: str, job: Callable[..., str]) -> Callable[..., str]:

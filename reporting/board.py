@@ -21,7 +21,6 @@ from django.utils import timezone
 from assurance import selectors as assurance
 from assurance.measures import MEASURES, Rating
 from caregov.cadence import Cadence, Period, period_containing
-from caregov.engine import thresholds_for
 from caregov.models import Action, Escalation, Organisation, ReviewCycle, Service
 from caregov.registry import review_kinds, triggers
 from reporting.charts import measure_trend
@@ -117,14 +116,9 @@ def _measures(organisation, services, months) -> list[dict]:
                     "quarter": _figure(table.combined([service.pk], quarter, code)),
                 }
             )
-        changed = sorted(
-            {
-                table.book.in_force(code, m.start).effective_from.isoformat()
-                for m in months
-                if table.book.in_force(code, m.start).effective_from
-                and table.book.in_force(code, m.start).effective_from > months[0].start
-            }
-        )
+        in_force = [table.book.in_force(code, m.start).effective_from for m in months]
+        # Threshold changes that took effect within the months charted.
+        changed = sorted({d.isoformat() for d in in_force if d and d > months[0].start})
         measures.append(
             {
                 "code": code,
@@ -145,8 +139,7 @@ def _measures(organisation, services, months) -> list[dict]:
 
 
 def _reliability(organisation, services, quarter_months) -> dict:
-    trigger = triggers.get("assurance.unreliable_reports")
-    tolerance = thresholds_for(organisation, trigger)[0]["divergence_points"] if trigger else None
+    tolerance = assurance.divergence_tolerance(organisation)
     table = assurance.FigureTable(organisation, services, quarter_months)
     rows = []
     for service in services:
@@ -168,11 +161,10 @@ def _reliability(organisation, services, quarter_months) -> dict:
                 "divergence": divergence,
                 # As the unreliable-reports trigger judges it: at the tolerance or beyond.
                 "beyond_tolerance": divergence is not None
-                and tolerance is not None
                 and float(divergence) >= float(tolerance),
             }
         rows.append(row)
-    return {"tolerance": str(tolerance) if tolerance is not None else None, "services": rows}
+    return {"tolerance": str(tolerance), "services": rows}
 
 
 def _reliance(organisation, quarter) -> dict | None:
@@ -203,6 +195,11 @@ def _reliance(organisation, quarter) -> dict | None:
 def _trigger_name(code: str) -> str:
     trigger = triggers.get(code)
     return trigger.name if trigger else code
+
+
+def _kind_name(code: str) -> str:
+    kind = review_kinds.get(code)
+    return kind.name if kind else code
 
 
 def _escalations(organisation, quarter, moment) -> dict:
@@ -321,8 +318,7 @@ def _reviews(organisation, quarter, moment) -> dict:
     by_kind = defaultdict(lambda: {"due": 0, "on_time": 0, "late": 0, "overdue": 0})
     overdue = []
     for cycle in cycles:
-        kind = review_kinds.get(cycle.kind)
-        counts = by_kind[kind.name if kind else cycle.kind]
+        counts = by_kind[_kind_name(cycle.kind)]
         counts["due"] += 1
         signed = cycle.signed_off_at if cycle.signed_off_at and cycle.signed_off_at < end else None
         if signed and timezone.localdate(signed) <= cycle.due_on:
@@ -339,7 +335,7 @@ def _reviews(organisation, quarter, moment) -> dict:
         "by_kind": [{"kind": k, **v} for k, v in sorted(by_kind.items())],
         "overdue_list": [
             {
-                "kind": review_kinds.get(c.kind).name if review_kinds.get(c.kind) else c.kind,
+                "kind": _kind_name(c.kind),
                 "scope": c.service.name if c.service_id else "Whole organisation",
                 "period": c.period.label,
                 "due": c.due_on.isoformat(),

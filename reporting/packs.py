@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 
 from caregov.cadence import Cadence, Period
 from caregov.models import Organisation
-from caregov.registry import _Registry
+from caregov.registry import Registry
 
 Assemble = Callable[[Organisation, Period, datetime], dict]
 Charts = Callable[[dict], list[tuple[str, go.Figure]]]
@@ -50,7 +50,7 @@ class PackKind:
     build_capability: str = "packs.build"
 
 
-pack_kinds = _Registry()
+pack_kinds = Registry()
 
 
 def register_pack_kind(kind: PackKind) -> PackKind:
