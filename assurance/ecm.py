@@ -174,8 +174,19 @@ def _decode(raw: bytes, number: int, outcome: Outcome) -> str:
 def _moment(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=LONDON)
+        moment = uk_time(moment)
     return moment.astimezone(UTC)
+
+
+def uk_time(naive: datetime) -> datetime:
+    """A time written without an offset, read as UK time the way PostgreSQL reads it: a time the
+    clocks pass twice (01:30 on the October change) is the second, GMT one; a time they skip
+    (01:30 on the March change) is read with the offset before the change, so 02:30 BST."""
+    first = naive.replace(tzinfo=LONDON)
+    second = naive.replace(tzinfo=LONDON, fold=1)
+    if first.utcoffset() > second.utcoffset():  # passed twice: summer time, then GMT
+        return second
+    return first
 
 
 def _utc(text: str) -> datetime:
@@ -574,8 +585,18 @@ def read_export(
 ) -> Outcome:
     """Check the whole file and write its good rows for `import_id`, then look for duplicates.
 
+    On PostgreSQL a file in the usual shape is taken the quick way (`ecm_plain`); any other file,
+    or one the quick way gives back, is read here from the start.
+
     The caller runs this inside a transaction and rolls back when the outcome is not clean.
     """
+    if period is not None and connection.vendor == "postgresql" and hasattr(stream, "seek"):
+        from assurance import ecm_plain
+
+        plain = ecm_plain.load(stream, import_id=import_id, period=period, progress=progress)
+        if plain is not None:
+            return plain
+        stream.seek(0)
     outcome = Outcome(period=period)
     reader = csv.reader(_lines(stream, outcome, progress))
     try:
