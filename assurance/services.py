@@ -202,6 +202,8 @@ def import_run(ecm_import: EcmImport, *, at: datetime | None = None) -> EcmImpor
         ecm_import = EcmImport.objects.select_for_update().get(pk=ecm_import.pk)
         if ecm_import.finished:
             return ecm_import
+        # A run that stopped after its rows were committed left them behind: start afresh.
+        retried = ecm_import.status == EcmImport.Status.RUNNING
         ecm_import.status = EcmImport.Status.RUNNING
         ecm_import.started_at = at or timezone.now()
         if at is not None:
@@ -215,7 +217,8 @@ def import_run(ecm_import: EcmImport, *, at: datetime | None = None) -> EcmImpor
 
     try:
         with transaction.atomic():
-            EcmRecord.objects.filter(ecm_import=ecm_import).delete()  # a retried run starts afresh
+            if retried:
+                EcmRecord.objects.filter(ecm_import=ecm_import).delete()
             with open(ecm_import.stored_path, "rb") as stream:
                 outcome = ecm.read_export(
                     stream, import_id=ecm_import.pk, period=period, progress=progress

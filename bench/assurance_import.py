@@ -175,6 +175,8 @@ def child_import(path: str, service_id: int, actor_id: int) -> None:
 
     ecm_plain.load = load
     timed(services, "recompute_service_month", phases, "figures")
+    timed(services, "import_run", phases, "run_in_all")
+    timed(services, "_import_finish", phases, "finish_and_figures")
     timed(type(connections["default"]), "_commit", phases, "commits")
     service = Service.objects.get(pk=service_id)
     actor = User.objects.get(pk=actor_id)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -152,6 +153,30 @@ def test_the_same_file_queued_twice_before_either_ran_loads_once(world, manager)
     assert second.status == EcmImport.Status.FAILED
     assert "already imported" in second.problems[0]["message"]
     assert EcmRecord.objects.count() == 4
+
+
+def test_a_run_taken_over_after_its_rows_were_committed_loads_them_once(world, manager):
+    # The worker committed the rows, then died before marking the import finished.
+    record, _ = services.import_queue(
+        actor=manager,
+        service=world.service_a,
+        period=OCTOBER,
+        upload=io.BytesIO(encode(lines_of(4))),
+        file_name="a.csv",
+    )
+    EcmImport.objects.filter(pk=record.pk).update(status=EcmImport.Status.RUNNING)
+    for number, reference in enumerate(["R00001", "R00002"], start=2):
+        EcmRecord.objects.create(
+            ecm_import=record,
+            row_number=number,
+            reference=reference,
+            record_type="Daily note",
+            due_at=timezone.now(),
+            outcome_recorded=True,
+        )
+    record = services.import_run(record)
+    assert record.status == EcmImport.Status.IMPORTED, record.problems
+    assert EcmRecord.objects.filter(ecm_import=record).count() == 4
 
 
 def test_a_corrected_export_for_the_same_month_replaces_the_figures(world, manager):
