@@ -38,6 +38,20 @@ COLUMNS = [
     "review_due_date",
     "narrative_length",
 ]
+#: The columns of assurance_ecmrecord an import writes, in the order both ways write them.
+RECORD_FIELDS = [
+    "ecm_import_id",
+    "row_number",
+    "reference",
+    "record_type",
+    "due_at",
+    "recorded_at",
+    "author_role",
+    "outcome_recorded",
+    "last_review_on",
+    "review_due_on",
+    "narrative_length",
+]
 #: Cells starting with these run as formulas when the file is opened in a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@")
 YES = {"yes", "y", "true", "1"}
@@ -507,19 +521,7 @@ def check_header(cells: list[str], outcome: Outcome) -> list[str] | None:
 class _Writer:
     """Writes checked rows to the database: COPY on PostgreSQL, batched inserts elsewhere."""
 
-    FIELDS = [
-        "ecm_import_id",
-        "row_number",
-        "reference",
-        "record_type",
-        "due_at",
-        "recorded_at",
-        "author_role",
-        "outcome_recorded",
-        "last_review_on",
-        "review_due_on",
-        "narrative_length",
-    ]
+    FIELDS = RECORD_FIELDS
 
     def __init__(self, import_id: int):
         self.import_id = import_id

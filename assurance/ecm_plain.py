@@ -28,24 +28,11 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.db.models import BigIntegerField, Count, F, Func, Value
 
-from assurance.ecm import COLUMNS, Outcome, _chunks
+from assurance.ecm import COLUMNS, RECORD_FIELDS, Outcome, _chunks
 from assurance.models import EcmRecord
 from caregov.cadence import LONDON, Period
 
 _HEADER = ",".join(COLUMNS) + "\n"
-_FIELDS = [
-    "ecm_import_id",
-    "row_number",
-    "reference",
-    "record_type",
-    "due_at",
-    "recorded_at",
-    "author_role",
-    "outcome_recorded",
-    "last_review_on",
-    "review_due_on",
-    "narrative_length",
-]
 _DIGIT = "[0-9]"  # not \d, which takes other scripts' digits too
 _TIME = f"(?:[01]{_DIGIT}|2[0-3]):[0-5]{_DIGIT}(?::[0-5]{_DIGIT})?"
 #: A day of this century or the last: PostgreSQL refuses a day the month does not have.
@@ -107,7 +94,7 @@ def _set_zone(cursor, zone: str) -> str:
 def copy_query() -> str:
     """The COPY the quick way writes to: CSV, an empty author_role stored as empty text."""
     return (
-        f"COPY {EcmRecord._meta.db_table} ({', '.join(_FIELDS)}) FROM STDIN "
+        f"COPY {EcmRecord._meta.db_table} ({', '.join(RECORD_FIELDS)}) FROM STDIN "
         "WITH (FORMAT csv, FORCE_NOT_NULL (author_role))"
     )
 

@@ -143,6 +143,7 @@ def copy_rows(table: str, columns: list[str], lines) -> None:
 
 
 def build(service_count: int, month_count: int, record_count: int):
+    from assurance.ecm import RECORD_FIELDS
     from assurance.measures import CHECKED, MEASURES
     from assurance.models import Audit, AuditRecord, EcmImport, EcmRecord, ThresholdVersion
     from assurance.selectors import months_back
@@ -233,19 +234,7 @@ def build(service_count: int, month_count: int, record_count: int):
 
     copy_rows(
         EcmRecord._meta.db_table,
-        [
-            "ecm_import_id",
-            "row_number",
-            "reference",
-            "record_type",
-            "due_at",
-            "recorded_at",
-            "author_role",
-            "outcome_recorded",
-            "last_review_on",
-            "review_due_on",
-            "narrative_length",
-        ],
+        RECORD_FIELDS,
         export_lines(),
     )
 

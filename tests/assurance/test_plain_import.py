@@ -2,11 +2,15 @@
 with exactly the values the careful reader would store; any other file is given back untouched,
 and the careful reader still imports it when it is valid."""
 
+import csv
 import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from assurance import ecm, ecm_plain
 from assurance.ecm import COLUMNS, uk_time
@@ -223,3 +227,118 @@ def test_references_out_of_order_are_still_checked_for_repeats_and_load_when_uni
     record = new_import(world, manager, "repeated")
     assert quick(unix_file(repeated), record) is None
     assert not EcmRecord.objects.filter(ecm_import=record).exists()
+
+
+# Random files: whatever the quick way takes, the careful reader takes with the same values -------
+
+_EDGES = ["", " ", "\xa0", "\u2003", "\x1f", "=", "+", "-", "@", '"', ","]
+_TEXTS = st.builds(
+    lambda before, body, after: before + body + after,
+    st.sampled_from(_EDGES),
+    st.text(alphabet='AbZ09-_ ,"é–\u2028\t', max_size=66),
+    st.sampled_from(_EDGES),
+)
+
+
+def _moments(days: list[str]):
+    return st.builds(
+        lambda day, hour, minute, seconds, sep, tail: (
+            f"{day}{sep}{hour:02d}:{minute:02d}{seconds}{tail}"
+        ),
+        st.sampled_from(days),
+        st.integers(0, 25),
+        st.integers(0, 61),
+        st.sampled_from(["", ":30", ":75", ":00.5"]),
+        st.sampled_from([" ", "T", "  "]),
+        st.sampled_from(["", "", "", "+01:00", "Z", " "]),
+    )
+
+
+_DUE_DAYS = ["2026-10-01", "2026-10-25", "2026-10-31", "2026-10-32", "2026-11-01", "2026-09-30"]
+_OTHER_DAYS = ["2026-10-25", "2026-03-29", "2026-02-29", "2024-02-29", "1899-12-31", "2100-01-01"]
+_RECORDS = st.fixed_dictionaries(
+    {
+        "record_reference": st.one_of(st.sampled_from(["R1", "R2", "R10", "R3"]), _TEXTS),
+        "record_type": st.one_of(st.just("Daily note"), _TEXTS),
+        "due_time": _moments(_DUE_DAYS),
+        "recorded_time": st.one_of(st.just(""), _moments(_OTHER_DAYS)),
+        "author_role": st.one_of(st.just(""), _TEXTS),
+        "outcome_recorded": st.sampled_from(
+            ["yes", "no", "Y", "n", "TRUE", "false", "1", "0", "maybe", " yes", ""]
+        ),
+        "last_review_date": st.sampled_from(["", "2026-10-02", " 2026-10-02"] + _OTHER_DAYS),
+        "review_due_date": st.sampled_from(["", "2026-10-20", "2026-13-01"] + _OTHER_DAYS),
+        "narrative_length": st.sampled_from(
+            ["0", "5", "0007", "999999999", "2147483647", "2147483648", "-1", "²", "", " 7"]
+        ),
+    }
+)
+
+
+_PLAIN_TEXTS = st.builds(
+    lambda body: f"R{body}x",
+    st.text(alphabet="0123456789aZ-_/ ,\té–\u2028", max_size=63),
+)
+
+
+def _plain_moments(days: list[str]):
+    return st.builds(
+        lambda day, hour, minute, seconds, sep: f"{day}{sep}{hour:02d}:{minute:02d}{seconds}",
+        st.sampled_from(days),
+        st.integers(0, 23),
+        st.integers(0, 59),
+        st.sampled_from(["", ":59"]),
+        st.sampled_from([" ", "T"]),
+    )
+
+
+_PLAIN_RECORDS = st.fixed_dictionaries(
+    {
+        "record_reference": _PLAIN_TEXTS,
+        "record_type": _PLAIN_TEXTS,
+        "due_time": _plain_moments(["2026-10-01", "2026-10-25", "2026-10-31"]),
+        "recorded_time": st.one_of(
+            st.just(""), _plain_moments(["2026-10-25", "2026-03-29", "2024-02-29", "2026-09-30"])
+        ),
+        "author_role": st.one_of(st.just(""), _PLAIN_TEXTS),
+        "outcome_recorded": st.sampled_from(["yes", "no", "Y", "n", "TRUE", "false", "1", "0"]),
+        "last_review_date": st.sampled_from(["", "2026-10-02", "2024-02-29", "1900-01-01"]),
+        "review_due_date": st.sampled_from(["", "2026-10-20", "2099-12-31"]),
+        "narrative_length": st.sampled_from(["0", "5", "0007", "999999999"]),
+    }
+)
+_FILES = st.one_of(
+    st.lists(_PLAIN_RECORDS, min_size=1, max_size=6),
+    st.lists(_PLAIN_RECORDS, min_size=1, max_size=6),
+    st.lists(st.one_of(_PLAIN_RECORDS, _RECORDS), min_size=1, max_size=6),
+)
+
+
+@hypothesis_settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    records=_FILES,
+    line_end=st.sampled_from(["\n", "\r\n"]),
+)
+def test_whatever_the_quick_way_takes_the_careful_reader_takes_with_the_same_values(
+    world, manager, records, line_end
+):
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator=line_end)
+    writer.writeheader()
+    writer.writerows(records)
+    data = out.getvalue().encode("utf-8")
+    fast, slow = new_import(world, manager, "fast"), new_import(world, manager, "slow")
+
+    outcome = quick(data, fast)
+    event("quick" if outcome is not None else "given back")
+    checked = careful(data, slow)
+    if outcome is None:
+        assert not EcmRecord.objects.filter(ecm_import=fast).exists()
+        return
+    assert checked.clean, checked.problems[:3]
+    assert outcome.rows_read == checked.rows_read == len(records)
+    assert stored(fast) == stored(slow)
