@@ -371,7 +371,7 @@ def import_progress(request, pk: int):
             "finished": record.finished,
             "percent": percent,
             "rows": rows,
-            "text": f"Importing: {percent}% read, {rows} rows checked so far.",
+            "text": f"Importing: {percent}% read, {rows:,} rows checked so far.",
         }
     )
 

@@ -236,6 +236,10 @@ def test_an_upload_is_imported_by_the_task_and_the_page_shows_the_figures(
     }
     assert EcmRecord.objects.filter(ecm_import=record).count() == 20
 
+    # Large counts are written as people read them.
+    EcmImport.objects.filter(pk=record.pk).update(rows_read=200_000)
+    assert "Imported: 200,000 rows read" in client.get(response["Location"]).content.decode()
+
 
 def test_the_registered_manager_records_gap_causes_until_the_review_is_signed_off(client, world):
     manager = _login(client, world, Role.REGISTERED_MANAGER)
