@@ -109,7 +109,7 @@ def _lines(
     return chain.from_iterable(_line_blocks(stream, outcome, progress))
 
 
-def _chunks(stream: Iterable[bytes]) -> Iterator[bytes]:
+def read_chunks(stream: Iterable[bytes]) -> Iterator[bytes]:
     read = getattr(stream, "read", None)
     if read is not None:
         return iter(lambda: read(READ_SIZE), b"")
@@ -133,7 +133,7 @@ def _line_blocks(stream: Iterable[bytes], outcome: Outcome, progress) -> Iterato
     numbered = 0  # lines handed out
     pending: list[bytes] = []  # what follows the last line end seen
     first = True
-    for chunk in chain(_chunks(stream), [None]):
+    for chunk in chain(read_chunks(stream), [None]):
         if chunk is None:  # the end: a last line without a line end
             data = b"".join(pending)
             if not data:

@@ -13,7 +13,7 @@ UTF-8, an empty file or a reference on two rows: everything loaded so far is rol
 savepoint and the careful reader in `ecm.py` reads the file from the start, reporting every problem
 with its row. So a file gets in here only if the careful reader would have taken it too, with the
 same values: the expression accepts less than the careful checks do, and where PostgreSQL decides
-(a time the clocks pass twice), `ecm._moment` decides the same way.
+(a time the clocks pass twice), `ecm.uk_time` decides the same way.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.db.models import BigIntegerField, Count, F, Func, Value
 
-from assurance.ecm import COLUMNS, RECORD_FIELDS, Outcome, _chunks
+from assurance.ecm import COLUMNS, RECORD_FIELDS, Outcome, read_chunks
 from assurance.models import EcmRecord
 from caregov.cadence import LONDON, Period
 
@@ -163,7 +163,7 @@ def _blocks(stream) -> Iterator[tuple[str, int]]:
     each block took. Not UTF-8 is not plain."""
     pending = b""
     first = True
-    for chunk in _chunks(stream):
+    for chunk in read_chunks(stream):
         data = pending + chunk if pending else chunk
         cut = data.rfind(b"\n") + 1
         if not cut:
