@@ -521,8 +521,6 @@ def check_header(cells: list[str], outcome: Outcome) -> list[str] | None:
 class _Writer:
     """Writes checked rows to the database: COPY on PostgreSQL, batched inserts elsewhere."""
 
-    FIELDS = RECORD_FIELDS
-
     def __init__(self, import_id: int):
         self.import_id = import_id
         self.batch: list[EcmRecord] = []
@@ -531,7 +529,7 @@ class _Writer:
         self._copy = None
         if connection.vendor == "postgresql":
             table = EcmRecord._meta.db_table
-            columns = ", ".join(self.FIELDS)
+            columns = ", ".join(RECORD_FIELDS)
             self._cursor_cm = connection.cursor()
             cursor = self._cursor_cm.__enter__()
             self._copy_cm = cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN")
@@ -548,7 +546,7 @@ class _Writer:
             return
         self.batch.append(
             EcmRecord(
-                ecm_import_id=self.import_id, **dict(zip(self.FIELDS[1:], values, strict=True))
+                ecm_import_id=self.import_id, **dict(zip(RECORD_FIELDS[1:], values, strict=True))
             )
         )
         if len(self.batch) >= BATCH:

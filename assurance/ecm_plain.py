@@ -75,9 +75,9 @@ def load(
     the file has to go the careful way. Runs inside the caller's transaction."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            zone = _set_zone(cursor, LONDON.key)
+            zone = set_time_zone(cursor, LONDON.key)
             blocks = _copy(cursor.cursor, stream, import_id, period, progress)
-            _set_zone(cursor, zone)
+            set_time_zone(cursor, zone)
             if not blocks.rows or (not blocks.ordered and has_duplicates(import_id)):
                 raise NotPlain
     except (NotPlain, psycopg.Error, DatabaseError):
@@ -85,7 +85,7 @@ def load(
     return Outcome(rows_read=blocks.rows, period=period)
 
 
-def _set_zone(cursor, zone: str) -> str:
+def set_time_zone(cursor, zone: str) -> str:
     """Read times in `zone` until the transaction ends; gives the zone that was in force."""
     cursor.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)", [zone])
     return cursor.fetchone()[0]

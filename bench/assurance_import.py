@@ -284,7 +284,7 @@ def ecmrecord_floor(path: Path, import_id: int, tmp: Path) -> dict:
             blocks = ecm_plain.CopyBlocks(stream, again.pk, period)
             out.writelines(blocks)
         with connection.cursor() as cursor, open(prepared, "rb") as handle:
-            ecm_plain._set_zone(cursor, LONDON.key)
+            ecm_plain.set_time_zone(cursor, LONDON.key)
             started = time.perf_counter()
             with cursor.cursor.copy(ecm_plain.copy_query()) as copy:
                 while data := handle.read(1 << 20):
