@@ -1,8 +1,35 @@
 import os
+from datetime import datetime
 
 import pytest
+import time_machine
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+#: The moment the whole suite lives at, whatever the machine's clock says: its worlds are built
+#: around October and November 2026 (Tuesday 24 Nov 2026, 11:00 in London, GMT). The clock ticks
+#: on from here. CAREGOV_TEST_NOW names another moment (ISO 8601, with its offset).
+SUITE_MOMENT = datetime.fromisoformat(
+    os.environ.get("CAREGOV_TEST_NOW") or "2026-11-24T11:00:00+00:00"
+)
+_suite_clock = None
+
+
+def pytest_configure(config):
+    # Every pytest process (the xdist controller and each worker) travels once, before Django
+    # or any test module reads the time; tests that need another moment travel from here.
+    global _suite_clock
+    _suite_clock = time_machine.travel(SUITE_MOMENT, tick=True)
+    _suite_clock.start()
+
+
+def pytest_unconfigure(config):
+    if _suite_clock is not None:
+        _suite_clock.stop()
+
+
+def pytest_report_header(config):
+    return f"suite clock: {SUITE_MOMENT.isoformat()} (ticking), whatever the machine's date"
 
 from caregov.access import Role  # noqa: E402
 from tests.factories import OrganisationFactory, ServiceFactory, person_with_role  # noqa: E402
