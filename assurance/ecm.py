@@ -25,7 +25,7 @@ from itertools import chain
 from django.db import connection
 
 from assurance.models import EcmRecord
-from caregov.cadence import LONDON, Period
+from caregov.cadence import LONDON, Period, uk_time
 
 COLUMNS = [
     "record_reference",
@@ -190,17 +190,6 @@ def _moment(text: str) -> datetime:
     if moment.tzinfo is None:
         moment = uk_time(moment)
     return moment.astimezone(UTC)
-
-
-def uk_time(naive: datetime) -> datetime:
-    """A time written without an offset, read as UK time the way PostgreSQL reads it: a time the
-    clocks pass twice (01:30 on the October change) is the second, GMT one; a time they skip
-    (01:30 on the March change) is read with the offset before the change, so 02:30 BST."""
-    first = naive.replace(tzinfo=LONDON)
-    second = naive.replace(tzinfo=LONDON, fold=1)
-    if first.utcoffset() > second.utcoffset():  # passed twice: summer time, then GMT
-        return second
-    return first
 
 
 def _utc(text: str) -> datetime:

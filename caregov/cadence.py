@@ -136,9 +136,19 @@ def parse_month(text: str) -> Period:
     return period_containing(Cadence.MONTHLY, date(int(year), int(month), 1))
 
 
+def uk_time(naive: datetime) -> datetime:
+    """A time written without an offset, read as UK time. caregov has one reading everywhere
+    (the scheduler's --at, ECM exports, forms), the one PostgreSQL uses: a time the clocks pass
+    twice (01:30 on the October change) is the second, GMT one; a time they skip (01:30 on the
+    March change) is read with the offset before the change, so it is 02:30 BST."""
+    first = naive.replace(tzinfo=LONDON)
+    second = naive.replace(tzinfo=LONDON, fold=1)
+    if first.utcoffset() > second.utcoffset():  # passed twice: summer time, then GMT
+        return second
+    return first
+
+
 def parse_moment(text: str) -> datetime:
-    """An ISO moment; without an offset it is UK time. In the hour repeated when the clocks go
-    back the first occurrence is taken; a time in the hour skipped when they go forward is read
-    as if the clocks had not changed."""
+    """An ISO moment; without an offset it is UK time, read as `uk_time` reads it."""
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
+    return moment if moment.tzinfo else uk_time(moment)

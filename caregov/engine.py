@@ -31,6 +31,7 @@ from caregov.models import (
 )
 from caregov.registry import (
     BODY_ROLES,
+    ESCALATION_CHAIN,
     Finding,
     Scope,
     ScopeKind,
@@ -58,7 +59,7 @@ class RunSummary:
     def __str__(self) -> str:
         done = "".join(f"; {line}" for line in self.jobs)
         return (
-            f"{self.at.astimezone(LONDON):%d %b %Y %H:%M}: {len(self.cycles_opened)} review cycles opened, "
+            f"{self.at.astimezone(LONDON):%d %b %Y %H:%M %Z}: {len(self.cycles_opened)} review cycles opened, "
             f"{len(self.escalations_raised)} escalations raised, "
             f"{len(self.escalations_raised_further)} escalated further, "
             f"{len(self.escalations_resolved)} resolved automatically{done}"
@@ -66,21 +67,32 @@ class RunSummary:
 
 
 def phase_on(service: Service, day: date) -> str:
-    """The service's implementation phase on a given day, read from its history when in the past."""
+    """The service's implementation phase on a given day, read from its history when in the past.
+    Before its first recorded phase a service was in that first phase, not in today's."""
     if day >= service.phase_changed_on:
         return service.phase
     end_of_day = datetime.combine(day, time.max, tzinfo=LONDON)
-    record = service.history.filter(history_date__lte=end_of_day).order_by("-history_date").first()
+    history = service.history.order_by("history_date", "history_id")
+    record = history.filter(history_date__lte=end_of_day).last() or history.first()
     return record.phase if record else service.phase
 
 
-def _scopes(organisation: Organisation, services: list[Service], scope_kind: str) -> list[Scope]:
+def scope_started_on(scope: Scope) -> date:
+    """The first London day the scope was on caregov: nothing before it is reviewed or judged."""
+    started = scope.service.created_at if scope.service else scope.organisation.created_at
+    return local_date(started)
+
+
+def _scopes(
+    organisation: Organisation, services: list[Service], scope_kind: str, *, on: date
+) -> list[Scope]:
+    """The scopes of a kind that existed on the day: a service added later is not there yet."""
     scopes = []
     if scope_kind in (ScopeKind.SERVICE, ScopeKind.EVERY):
         scopes += [Scope(organisation, s) for s in services]
     if scope_kind in (ScopeKind.ORGANISATION, ScopeKind.EVERY):
         scopes.append(Scope(organisation, None))
-    return scopes
+    return [scope for scope in scopes if scope_started_on(scope) <= on]
 
 
 def open_due_cycles(*, at: datetime, summary: RunSummary | None = None) -> list[ReviewCycle]:
@@ -91,12 +103,15 @@ def open_due_cycles(*, at: datetime, summary: RunSummary | None = None) -> list[
         services = list(Service.objects.filter(organisation=organisation, is_active=True))
         wanted: list[tuple] = []
         for kind in review_kinds.all():
-            for scope in _scopes(organisation, services, kind.scope):
+            for scope in _scopes(organisation, services, kind.scope, on=today):
                 phase = phase_on(scope.service, today) if scope.service else None
                 cadence = kind.cadence_for(phase)
                 if cadence is None:
                     continue
-                wanted.append((kind, scope, period_at(cadence, at)))
+                period = period_at(cadence, at)
+                if kind.opens_when is not None and not kind.opens_when(scope, period):
+                    continue
+                wanted.append((kind, scope, period))
         if not wanted:
             continue
         existing = set(
@@ -171,6 +186,48 @@ def _key(service_id, cadence, period_start, subject) -> tuple:
     return (service_id, cadence, period_start, subject)
 
 
+#: Severities from lowest to highest; like the holder, an escalation's severity only rises.
+SEVERITY_ORDER = [Escalation.Severity.LOW, Escalation.Severity.MEDIUM, Escalation.Severity.HIGH]
+
+
+def _rank(body: str) -> int:
+    """How far up the escalation chain a body sits; bodies off the chain sit with the first."""
+    return ESCALATION_CHAIN.index(body) if body in ESCALATION_CHAIN else 0
+
+
+@dataclass
+class _Known:
+    """One trigger's escalations in one organisation, as a run for a moment may treat them."""
+
+    #: Open or acknowledged, raised by the moment and unchanged since: the run may move these.
+    live: dict[tuple, Escalation]
+    #: Raised after the moment, or changed after it (by a person or a later run): a run for the
+    #: moment leaves them exactly as they are, and raises nothing in their place.
+    later: set[tuple]
+
+
+def _known_at(organisation: Organisation, trigger: Trigger, at: datetime) -> _Known:
+    changed_later = set(
+        Escalation.history.filter(
+            organisation_id=organisation.pk, trigger=trigger.code, history_date__gt=at
+        ).values_list("id", flat=True)
+    )
+    live: dict[tuple, Escalation] = {}
+    later: set[tuple] = set()
+    rows = Escalation.objects.filter(organisation=organisation, trigger=trigger.code).filter(
+        Q(raised_at__gt=at) | Q(pk__in=changed_later) | ~Q(status=Escalation.Status.RESOLVED)
+    )
+    for escalation in rows:
+        key = _key(
+            escalation.service_id, escalation.cadence, escalation.period_start, escalation.subject
+        )
+        if escalation.raised_at > at or escalation.pk in changed_later:
+            later.add(key)
+        else:
+            live[key] = escalation
+    return _Known(live, later)
+
+
 def _upsert(
     trigger: Trigger,
     scope: Scope,
@@ -178,13 +235,15 @@ def _upsert(
     finding: Finding,
     at: datetime,
     summary: RunSummary,
-    known: dict[tuple, Escalation],
+    known: _Known,
 ) -> tuple:
     finding_period = finding.period or period
     body = finding.escalate_to or trigger.default_body
     service_id = scope.service.pk if scope.service else None
     key = _key(service_id, finding_period.cadence, finding_period.start, finding.subject)
-    existing = known.get(key)
+    if key in known.later:
+        return key
+    existing = known.live.get(key)
     if existing is None:
         escalation = Escalation(
             trigger=trigger.code,
@@ -207,18 +266,23 @@ def _upsert(
                 save_with_reason(escalation, actor=None, reason=f"{trigger.code}.raised")
         except IntegrityError:
             return key  # a concurrent run raised it first
-        known[key] = escalation
+        known.live[key] = escalation
         summary.escalations_raised.append(escalation.pk)
         return key
     if existing.status == Escalation.Status.RESOLVED:
         return key
+    # An escalation only ever moves up: once with the board it stays with the board, whatever
+    # a later reading of the figures (or a run for an earlier moment) would say.
+    if _rank(body) <= _rank(existing.escalated_to):
+        body = existing.escalated_to
+    severity = max(finding.severity, existing.severity, key=SEVERITY_ORDER.index)
     raised_further = existing.escalated_to != body
     # Figures such as "days overdue" grow every day; the escalation records them when it is
     # raised and each time it moves up or changes severity, not on every run.
-    if not raised_further and existing.severity == finding.severity:
+    if not raised_further and existing.severity == severity:
         return key
     existing.title = finding.title[:250]
-    existing.severity = finding.severity
+    existing.severity = severity
     existing.evidence = finding.evidence()
     if raised_further:
         existing.escalated_to = body
@@ -240,6 +304,7 @@ def evaluate_triggers(
 ) -> RunSummary:
     """Evaluate every trigger, or only those in `codes` (an app asking for one to run at once)."""
     summary = summary or RunSummary(at)
+    today = local_date(at)
     for organisation in Organisation.objects.all():
         services = list(
             Service.objects.filter(organisation=organisation, is_active=True).select_related(
@@ -254,18 +319,15 @@ def evaluate_triggers(
             if not enabled:
                 continue
             period = period_at(trigger.cadence, at)
-            scopes = _scopes(organisation, services, trigger.scope)
-            # Every escalation of this trigger that may still change, fetched once per run.
-            known = {
-                _key(e.service_id, e.cadence, e.period_start, e.subject): e
-                for e in Escalation.objects.filter(
-                    organisation=organisation, trigger=trigger.code
-                ).exclude(status=Escalation.Status.RESOLVED)
-            }
+            scopes = _scopes(organisation, services, trigger.scope, on=today)
+            if not scopes:
+                continue
+            # Every escalation of this trigger that this run may change, fetched once per run.
+            known = _known_at(organisation, trigger, at)
             # Only the scopes evaluated now may be cleared: a closed service's escalations stay
             # as they are, not "resolved" because nobody looked.
             evaluated = {scope.service.pk if scope.service else None for scope in scopes}
-            clearable = {key: e for key, e in known.items() if e.service_id in evaluated}
+            clearable = {key: e for key, e in known.live.items() if e.service_id in evaluated}
             seen: set[tuple] = set()
             for scope, findings in trigger.evaluate_all(scopes, period, thresholds, at):
                 for finding in findings:

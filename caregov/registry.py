@@ -92,6 +92,9 @@ class ReviewKind:
     #: The app's page for working through a cycle of this kind: a URL name taking the cycle's id.
     workspace: str | None = None
     workspace_label: str = ""
+    #: Whether there is anything to review for a scope and period: an app whose logs are not yet
+    #: kept opens no cycles for them (None: always).
+    opens_when: Callable[[Scope, Period], bool] | None = None
 
     def cadence_for(self, phase: str | None) -> str | None:
         if isinstance(self.cadence, str):

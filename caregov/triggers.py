@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
+from django.db.models import Q
+
 from caregov.cadence import Cadence, Period, local_date, period_containing
 from caregov.models import Action, Body, Escalation, ReviewCycle
 from caregov.registry import (
@@ -64,16 +66,24 @@ class ReviewOverdue(Trigger):
         ),
     )
 
-    def _late(self, organisation, today: date, thresholds: dict):
-        cutoff = today - timedelta(days=int(thresholds["days_after_period"]))
-        return ReviewCycle.objects.filter(
-            organisation=organisation,
-            status__in=[ReviewCycle.Status.OPEN, ReviewCycle.Status.IN_REVIEW],
-            period_end__lte=cutoff,
-        ).select_related("organisation", "service")
+    def _late(self, organisation, at: datetime, thresholds: dict):
+        """Cycles open at the moment (opened by then, not signed off by then) and late by then."""
+        cutoff = local_date(at) - timedelta(days=int(thresholds["days_after_period"]))
+        not_signed_off = Q(status__in=[ReviewCycle.Status.OPEN, ReviewCycle.Status.IN_REVIEW])
+        return (
+            ReviewCycle.objects.filter(
+                not_signed_off | Q(signed_off_at__gt=at),
+                organisation=organisation,
+                opened_at__lte=at,
+                period_end__lte=cutoff,
+            )
+            .select_related("organisation", "service")
+            .order_by("period_end", "pk")
+        )
 
     def _finding(self, cycle: ReviewCycle, today: date, thresholds: dict) -> Finding:
         after = int(thresholds["days_after_period"])
+        signed_off_later = cycle.status == ReviewCycle.Status.SIGNED_OFF
         days = (today - cycle.period_end).days
         levels = 1 + (days - after) // int(thresholds["days_per_level"])
         return Finding(
@@ -88,7 +98,7 @@ class ReviewOverdue(Trigger):
                 "threshold_days": after,
                 "levels_up": levels,
                 "review_body": cycle.get_body_display(),
-                "status": cycle.get_status_display(),
+                "status": "Open" if signed_off_later else cycle.get_status_display(),
             },
             records=[EvidenceRecord("caregov.ReviewCycle", cycle.pk, str(cycle))],
         )
@@ -97,14 +107,14 @@ class ReviewOverdue(Trigger):
         self, scope: Scope, period: Period, thresholds: dict, at: datetime
     ) -> list[Finding]:
         today = local_date(at)
-        late = self._late(scope.organisation, today, thresholds).filter(service=scope.service)
+        late = self._late(scope.organisation, at, thresholds).filter(service=scope.service)
         return [self._finding(cycle, today, thresholds) for cycle in late]
 
     def evaluate_all(self, scopes, period, thresholds, at):
         if not scopes:
             return []
         today = local_date(at)
-        late = self._late(scopes[0].organisation, today, thresholds)
+        late = self._late(scopes[0].organisation, at, thresholds)
         return _by_scope(late, scopes, lambda cycle, scope: self._finding(cycle, today, thresholds))
 
 
@@ -127,11 +137,19 @@ class ActionOverdue(Trigger):
         ),
     )
 
-    def _overdue(self, organisation, today: date, thresholds: dict):
-        cutoff = today - timedelta(days=int(thresholds["days_overdue"]))
-        return Action.objects.filter(
-            organisation=organisation, status=Action.Status.OPEN, due_on__lte=cutoff
-        ).select_related("owner", "service", "organisation")
+    def _overdue(self, organisation, at: datetime, thresholds: dict):
+        """Actions open at the moment (raised by then, not done by then) and overdue by then."""
+        cutoff = local_date(at) - timedelta(days=int(thresholds["days_overdue"]))
+        return (
+            Action.objects.filter(
+                Q(status=Action.Status.OPEN) | Q(completed_at__gt=at),
+                organisation=organisation,
+                created_at__lte=at,
+                due_on__lte=cutoff,
+            )
+            .select_related("owner", "service", "organisation")
+            .order_by("due_on", "pk")
+        )
 
     def _finding(self, action: Action, scope: Scope, today: date, thresholds: dict) -> Finding:
         grace = int(thresholds["days_overdue"])
@@ -152,14 +170,14 @@ class ActionOverdue(Trigger):
         self, scope: Scope, period: Period, thresholds: dict, at: datetime
     ) -> list[Finding]:
         today = local_date(at)
-        overdue = self._overdue(scope.organisation, today, thresholds).filter(service=scope.service)
+        overdue = self._overdue(scope.organisation, at, thresholds).filter(service=scope.service)
         return [self._finding(action, scope, today, thresholds) for action in overdue]
 
     def evaluate_all(self, scopes, period, thresholds, at):
         if not scopes:
             return []
         today = local_date(at)
-        overdue = self._overdue(scopes[0].organisation, today, thresholds)
+        overdue = self._overdue(scopes[0].organisation, at, thresholds)
         return _by_scope(
             overdue, scopes, lambda action, scope: self._finding(action, scope, today, thresholds)
         )

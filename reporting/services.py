@@ -305,6 +305,8 @@ def build_due_packs(*, at: datetime, organisations=None) -> str:
             continue
         ended = period_at(kind.cadence, at).previous()
         for organisation in organisations or Organisation.objects.all():
+            if ended.end < local_date(organisation.created_at):
+                continue  # the period ended before the provider was on caregov
             if Pack.objects.filter(
                 organisation=organisation, kind=kind.code, period_start=ended.start, scheduled=True
             ).exists():

@@ -1,8 +1,12 @@
+from datetime import UTC, datetime
+
 import factory
 from django.conf import settings
 
 from caregov.access import Role
 from caregov.models import Membership, Organisation, Service, User
+
+SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 class OrganisationFactory(factory.django.DjangoModelFactory):
@@ -11,6 +15,9 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Provider {n}")
     slug = factory.Sequence(lambda n: f"provider-{n}")
+    #: Test providers and services have been on caregov since 2024 unless a test says otherwise,
+    #: so a scheduler replayed in 2025 or 2026 finds them there.
+    created_at = SINCE
 
 
 class ServiceFactory(factory.django.DjangoModelFactory):
@@ -25,6 +32,7 @@ class ServiceFactory(factory.django.DjangoModelFactory):
     town = "York"
     postcode = "YO1 1AA"
     phase = Service.Phase.ROLLOUT
+    created_at = SINCE
 
 
 class UserFactory(factory.django.DjangoModelFactory):

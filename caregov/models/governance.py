@@ -179,6 +179,18 @@ class Escalation(Scoped):
                 condition=models.Q(service__isnull=True),
                 name="escalation_unique_per_organisation_period",
             ),
+            # An escalation is acknowledged or resolved after it was raised, never before; a
+            # scheduler run for a past moment once resolved later escalations "before" they rose.
+            models.CheckConstraint(
+                condition=models.Q(resolved_at__isnull=True)
+                | models.Q(resolved_at__gte=models.F("raised_at")),
+                name="escalation_resolved_after_raised",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(acknowledged_at__isnull=True)
+                | models.Q(acknowledged_at__gte=models.F("raised_at")),
+                name="escalation_acknowledged_after_raised",
+            ),
         ]
         indexes = [models.Index(fields=["status", "raised_at"], name="escalation_status_raised")]
 

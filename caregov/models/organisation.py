@@ -127,6 +127,8 @@ class Service(models.Model):
     )
     phase_changed_on = models.DateField("phase since", default=timezone.localdate)
     is_active = models.BooleanField("open", default=True)
+    #: When the service was added to caregov: nothing is reviewed for a period that ended before.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     history = HistoricalRecords()
 
     class Meta:

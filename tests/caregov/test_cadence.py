@@ -188,10 +188,15 @@ def test_the_missing_hour_when_the_clocks_go_forward_is_read_without_error():
     assert period_at(Cadence.WEEKLY, moment).start == date(2026, 3, 23)
 
 
-def test_an_ambiguous_time_given_to_the_command_means_its_first_occurrence():
+def test_an_ambiguous_time_given_to_the_command_means_the_second_gmt_one_as_imports_read_it():
+    # One reading for the whole product, PostgreSQL's: the ECM import reads its times this way.
     moment = parse_moment("2026-10-25T01:30")
-    assert moment.astimezone(UTC) == utc(2026, 10, 25, 0, 30)
+    assert moment.astimezone(UTC) == utc(2026, 10, 25, 1, 30)
     assert local_date(moment) == date(2026, 10, 25)
+
+
+def test_a_time_the_clocks_skip_is_read_with_the_offset_before_the_change():
+    assert parse_moment("2026-03-29T01:30").astimezone(UTC) == utc(2026, 3, 29, 1, 30)
 
 
 def test_a_moment_with_an_offset_is_taken_as_given():

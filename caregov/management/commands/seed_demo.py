@@ -229,7 +229,7 @@ def build_demo(*, services: int, months: int, seed: int) -> Organisation:
     now = timezone.now()
     start = now - timedelta(days=months * 30 + 14)
     reason = "caregov.demo.seeded"
-    organisation = Organisation(name="Oakfield Care Group", slug=DEMO_SLUG)
+    organisation = Organisation(name="Oakfield Care Group", slug=DEMO_SLUG, created_at=start)
     organisation._history_date = start
     save_with_reason(organisation, actor=None, reason=reason)
 
@@ -256,6 +256,7 @@ def build_demo(*, services: int, months: int, seed: int) -> Organisation:
             postcode=postcode,
             phase=Service.Phase.PLANNING,
             phase_changed_on=start.date(),
+            created_at=start,
         )
         service._history_date = start
         save_with_reason(service, actor=None, reason=reason)
