@@ -31,6 +31,7 @@ def pytest_unconfigure(config):
 def pytest_report_header(config):
     return f"suite clock: {SUITE_MOMENT.isoformat()} (ticking), whatever the machine's date"
 
+
 from caregov.access import Role  # noqa: E402
 from tests.factories import OrganisationFactory, ServiceFactory, person_with_role  # noqa: E402
 
