@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from caregov.access import Role
 from caregov.models import Service, User
-from caregov.security import client_ip, lockout_until
+from caregov.security import account_locked_until, client_ip, lockout_until
 
 
 class PlainMessagesMixin:
@@ -67,11 +67,17 @@ class EmailAuthenticationForm(AuthenticationForm):
                 sender=__name__, credentials={"username": email}, request=self.request
             )
             local = timezone.localtime(until)
-            raise ValidationError(
-                f"Sign-in is paused after {settings.LOGIN_FAILURE_LIMIT} failed attempts. "
-                f"Try again after {local:%H:%M}, or reset your password.",
-                code="locked",
-            )
+            if account_locked_until(email):
+                message = (
+                    f"Sign-in is paused after {settings.LOGIN_FAILURE_LIMIT} failed attempts. "
+                    f"Try again after {local:%H:%M}, or reset your password."
+                )
+            else:
+                message = (
+                    "Sign-in from this network is paused: there have been failed attempts for "
+                    f"many different accounts from it. Try again after {local:%H:%M}."
+                )
+            raise ValidationError(message, code="locked")
         return super().clean()
 
 

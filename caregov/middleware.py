@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from caregov import access
 from caregov.models import SecurityEvent
-from caregov.security import record_event
+from caregov.security import record_event, record_repeatable_event
 
 # Writing the session on every request is wasteful; a minute's precision is plenty.
 SEEN_PRECISION_SECONDS = 60
@@ -70,7 +70,7 @@ class ReadOnlyRoleMiddleware:
             and access.is_read_only(user)
             and request.path != reverse("logout")
         ):
-            record_event(
+            record_repeatable_event(
                 SecurityEvent.Kind.READ_ONLY_WRITE_REFUSED,
                 request=request,
                 user=user,

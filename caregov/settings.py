@@ -122,9 +122,20 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
-# Login throttling: lock an account, and an address, after this many failures in the window.
+# Login throttling. An account locks after LOGIN_FAILURE_LIMIT failures in the window. An address
+# (a care home behind one router) locks only when it fails for LOGIN_ADDRESS_ACCOUNT_LIMIT
+# different accounts, or LOGIN_ADDRESS_FAILURE_LIMIT times in all, in the window: a password spray,
+# not one person's typos. Limits in the spirit of django-axes' per-(account, address) lockout.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+LOGIN_ADDRESS_ACCOUNT_LIMIT = env.int("LOGIN_ADDRESS_ACCOUNT_LIMIT", default=20)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=100)
+# Password reset emails: at most this many an hour for one account, and from one address.
+PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PASSWORD_RESET_ACCOUNT_LIMIT", default=3)
+PASSWORD_RESET_ADDRESS_LIMIT = env.int("PASSWORD_RESET_ADDRESS_LIMIT", default=10)
+# The same refusal for the same person and page within this many minutes is one security event
+# with a count, not thousands of rows.
+SECURITY_EVENT_COALESCE_MINUTES = env.int("SECURITY_EVENT_COALESCE_MINUTES", default=10)
 # How many proxies in front of the app append to X-Forwarded-For; 0 trusts only REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 

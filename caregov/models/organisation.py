@@ -203,6 +203,7 @@ class SecurityEvent(models.Model):
         PERMISSION_DENIED = "permission_denied", "Permission denied"
         READ_ONLY_WRITE_REFUSED = "read_only_write_refused", "Change refused (read-only role)"
         PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
+        PASSWORD_RESET_REFUSED = "password_reset_refused", "Password reset not sent (too many)"
         PASSWORD_CHANGED = "password_changed", "Password set"
         ACCOUNT_DEACTIVATED = "account_deactivated", "Login deactivated"
         ACCOUNT_REACTIVATED = "account_reactivated", "Login reactivated"
@@ -223,6 +224,9 @@ class SecurityEvent(models.Model):
     path = models.CharField(max_length=500, blank=True)
     detail = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    #: How many times it happened: repeats of one refusal within minutes are counted on one row.
+    repeats = models.PositiveIntegerField(default=1)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -1,12 +1,13 @@
 """Sign in, sign out and password reset: the only views open to anonymous visitors."""
 
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
 from django.urls import reverse_lazy
 
 from caregov.access import PUBLIC
 from caregov.forms import CaregovPasswordResetForm, CaregovSetPasswordForm, EmailAuthenticationForm
 from caregov.models import SecurityEvent
-from caregov.security import record_event
+from caregov.security import client_ip, password_reset_allowed, record_event
 
 
 class LoginView(auth_views.LoginView):
@@ -30,11 +31,17 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("password_reset_done")
 
     def form_valid(self, form):
-        record_event(
-            SecurityEvent.Kind.PASSWORD_RESET_REQUESTED,
-            request=self.request,
-            email=form.cleaned_data["email"],
-        )
+        email = form.cleaned_data["email"]
+        if not password_reset_allowed(email=email, ip=client_ip(self.request)):
+            # The same page as a sent reset, so the answer reveals nothing; no email goes.
+            record_event(
+                SecurityEvent.Kind.PASSWORD_RESET_REFUSED,
+                request=self.request,
+                email=email,
+                detail="Too many reset requests in the last hour",
+            )
+            return HttpResponseRedirect(self.get_success_url())
+        record_event(SecurityEvent.Kind.PASSWORD_RESET_REQUESTED, request=self.request, email=email)
         return super().form_valid(form)
 
 

@@ -70,12 +70,84 @@ def test_the_lock_lifts_after_fifteen_minutes(client, manager):
     assert _sign_in(client, manager.email, PASSWORD).status_code == 302
 
 
-def test_failures_from_one_address_across_accounts_lock_that_address(client, manager):
+def test_wrong_passwords_for_made_up_accounts_do_not_lock_out_the_care_home(client, manager):
+    # Everyone at a care home signs in from one router's address.
     for n in range(5):
         _sign_in(client, f"guess{n}@oakfield.example", "wrong-password", ip="192.0.2.7")
+    assert _sign_in(client, manager.email, PASSWORD, ip="192.0.2.7").status_code == 302
+
+
+def test_failures_for_many_different_accounts_from_one_address_lock_that_address(client, manager):
+    for n in range(20):
+        _sign_in(client, f"guess{n}@oakfield.example", "wrong-password", ip="192.0.2.7")
     response = _sign_in(client, manager.email, PASSWORD, ip="192.0.2.7")
-    assert "Sign-in is paused" in response.content.decode()
+    assert "Sign-in from this network is paused" in response.content.decode()
+    assert "_auth_user_id" not in client.session
     assert _sign_in(client, manager.email, PASSWORD, ip="192.0.2.8").status_code == 302
+
+
+def test_nineteen_accounts_from_one_address_do_not_lock_it(client, manager):
+    for n in range(19):
+        _sign_in(client, f"guess{n}@oakfield.example", "wrong-password", ip="192.0.2.7")
+    assert _sign_in(client, manager.email, PASSWORD, ip="192.0.2.7").status_code == 302
+
+
+def test_setting_a_new_password_through_a_reset_lifts_the_accounts_lock(client, manager):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    for _ in range(5):
+        _sign_in(client, manager.email, "wrong-password")
+    assert "Sign-in is paused" in _sign_in(client, manager.email, PASSWORD).content.decode()
+
+    uid = urlsafe_base64_encode(force_bytes(manager.pk))
+    token = default_token_generator.make_token(manager)
+    response = client.get(reverse("password_reset_confirm", args=[uid, token]), follow=True)
+    new = "A-much-better-passphrase-42"
+    client.post(response.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+
+    assert _sign_in(client, manager.email, new).status_code == 302
+
+
+def test_failures_for_made_up_addresses_show_in_the_log_of_the_organisation_tried(client, manager):
+    for n in range(3):
+        _sign_in(client, f"guess{n}@oakfield.example", "wrong-password", ip="192.0.2.7")
+    _sign_in(client, "someone@unknown-domain.example", "wrong-password", ip="192.0.2.7")
+    failed = SecurityEvent.objects.filter(kind="login_failed")
+    assert failed.filter(organisation_id=manager.organisation_id).count() == 3
+    assert failed.get(email="someone@unknown-domain.example").organisation_id is None
+
+
+def test_a_domain_shared_by_two_organisations_files_unknown_addresses_under_neither(
+    client, manager
+):
+    from tests.factories import UserFactory
+
+    UserFactory(email="someone@oakfield.example")  # a person of another provider
+    _sign_in(client, "guess@oakfield.example", "wrong-password")
+    assert SecurityEvent.objects.get(kind="login_failed").organisation_id is None
+
+
+def test_many_reset_requests_for_one_account_send_three_emails_an_hour(client, manager):
+    for _ in range(20):
+        response = client.post(reverse("password_reset"), {"email": manager.email})
+        assert response.status_code == 302
+    assert len(mail.outbox) == 3
+    assert SecurityEvent.objects.filter(kind="password_reset_refused").count() == 17
+
+
+def test_reset_requests_from_one_address_are_limited_across_accounts(client, db):
+    from tests.factories import ServiceFactory
+
+    service = ServiceFactory()
+    people = [
+        person_with_role(Role.CARE_STAFF, service=service, email=f"carer{n}@oakfield.example")
+        for n in range(12)
+    ]
+    for person in people:
+        client.post(reverse("password_reset"), {"email": person.email}, REMOTE_ADDR="192.0.2.9")
+    assert len(mail.outbox) == 10
 
 
 def test_the_lockout_limits_are_configurable(client, manager, settings):
@@ -163,3 +235,56 @@ def test_logging_out_is_a_post_and_is_recorded(client, manager):
     assert response.status_code in (200, 302)
     assert client.get(reverse("home")).status_code == 302
     assert SecurityEvent.objects.filter(kind="logout", user=manager).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forty_wrong_passwords_at_once_are_checked_against_the_limit_one_by_one():
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    from tests.factories import ServiceFactory
+
+    if connection.vendor != "postgresql":
+        pytest.skip("Needs PostgreSQL: SQLite serialises writers.")
+    person = person_with_role(
+        Role.REGISTERED_MANAGER, service=ServiceFactory(), email="target@oakfield.example"
+    )
+    barrier = threading.Barrier(40)
+
+    def attempt(n):
+        try:
+            barrier.wait(timeout=20)
+            _sign_in(Client(), person.email, f"wrong-{n}", ip=f"10.1.0.{n}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    # Five passwords were tried; the other 35 met the lock without their password being checked.
+    assert SecurityEvent.objects.filter(kind="login_failed", email=person.email).count() == 5
+    assert SecurityEvent.objects.filter(kind="locked_out", email=person.email).count() == 36
+
+
+def test_a_commissioner_refused_fifty_times_in_a_minute_is_one_event_counted(client, db):
+    from tests.factories import ServiceFactory
+
+    commissioner = person_with_role(
+        Role.COMMISSIONER, service=ServiceFactory(), email="commissioner@council.example"
+    )
+    client.force_login(commissioner)
+    for _ in range(50):
+        assert client.post(reverse("action_list"), {"title": "x"}).status_code == 403
+
+    [event] = SecurityEvent.objects.filter(kind="read_only_write_refused")
+    assert event.repeats == 50
+    assert event.user == commissioner
+    client.post(reverse("logout"))
+    admin = person_with_role(Role.ORG_ADMIN, organisation=commissioner.organisation)
+    client.force_login(admin)
+    assert "50 times, last at" in client.get(reverse("security_event_list")).content.decode()
