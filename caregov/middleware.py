@@ -83,3 +83,26 @@ class ReadOnlyRoleMiddleware:
                 status=403,
             )
         return self.get_response(request)
+
+
+class SecurityHeadersMiddleware:
+    """A strict Content-Security-Policy and a Permissions-Policy on every response, and
+    `Cache-Control: no-store` on everything a signed-in person sees (care tablets are shared, and
+    the back button must not show the last person's audits or exports).
+
+    Scripts come only from caregov's own static files: the pages have no inline script. Styles
+    allow 'unsafe-inline' for one reason: Plotly's browser charts add their own style rules at run
+    time (plotly.js issue #2355); no script can be injected through a style.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
+        return response

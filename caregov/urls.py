@@ -97,6 +97,7 @@ urlpatterns = [
     path("security/events/", organisation.security_event_list, name="security_event_list"),
 ]
 
+handler400 = "caregov.views.errors.bad_request"
 handler403 = "caregov.views.errors.permission_denied"
 handler404 = "caregov.views.errors.not_found"
 handler500 = "caregov.views.errors.server_error"
