@@ -40,4 +40,10 @@ def navigation(request):
     ]
     if matches:
         max(matches, key=lambda i: len(i["url"]))["active"] = True
-    return {"nav_items": items, "read_only": access.is_read_only(user)}
+    from caregov.views.notices import unread_count
+
+    return {
+        "nav_items": items,
+        "read_only": access.is_read_only(user),
+        "unread_notices": unread_count(user),
+    }

@@ -40,6 +40,7 @@ from caregov.registry import (
     scheduled_jobs,
     triggers,
 )
+from caregov.reminders import remind
 
 log = logging.getLogger("caregov.engine")
 #: A fixed key for the PostgreSQL advisory lock that lets one scheduler run at a time.
@@ -385,5 +386,9 @@ def run_scheduler(*, at: datetime) -> RunSummary:
             said = job(at=at)
             if said:
                 summary.jobs.append(said)
+        # Last, so owners hear about the cycles and escalations this run made.
+        said = remind(at=at)
+        if said:
+            summary.jobs.append(said)
     log.info("%s", summary)
     return summary

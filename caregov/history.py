@@ -27,6 +27,7 @@ REASON_WORDS: dict[str, str] = {
     "caregov.person.deactivated": "Login deactivated",
     "caregov.person.reactivated": "Login reactivated",
     "caregov.person.password_set": "Password set",
+    "caregov.person.reminders_chosen": "Reminder emails chosen",
     "caregov.membership.given": "Role given",
     "caregov.membership.removed": "Role removed",
     "caregov.demo.seeded": "Created by the demo data loader",

@@ -140,6 +140,11 @@ SECURITY_EVENT_COALESCE_MINUTES = env.int("SECURITY_EVENT_COALESCE_MINUTES", def
 # How many proxies in front of the app append to X-Forwarded-For; 0 trusts only REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
+# The address people reach caregov at, for links in emails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The UK hour from which the daily digest of reminders goes to those who chose it.
+REMINDER_DIGEST_HOUR = env.int("REMINDER_DIGEST_HOUR", default=7)
+
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from caregov.views import accounts, governance, organisation, system
+from caregov.views import accounts, governance, notices, organisation, system
 
 urlpatterns = [
     path("", organisation.home, name="home"),
@@ -23,6 +23,9 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     # Services
+    path("notices/", notices.notice_list, name="notice_list"),
+    path("notices/read/", notices.notices_read, name="notices_read"),
+    path("notices/reminders/", notices.reminders_choose, name="reminders_choose"),
     path("services/", organisation.service_list, name="service_list"),
     path("services/new/", organisation.service_create, name="service_create"),
     path("services/<int:pk>/", organisation.service_detail, name="service_detail"),

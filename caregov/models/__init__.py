@@ -7,6 +7,7 @@ from caregov.models.governance import (
     ReviewCycle,
     TriggerSetting,
 )
+from caregov.models.notices import Reminder
 from caregov.models.organisation import (
     Membership,
     Organisation,
@@ -24,6 +25,7 @@ __all__ = [
     "Meeting",
     "Membership",
     "Organisation",
+    "Reminder",
     "ReviewCycle",
     "SecurityEvent",
     "Service",

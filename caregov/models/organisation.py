@@ -64,6 +64,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    reminders_by = models.CharField(
+        "how you hear about your work",
+        max_length=10,
+        choices=[
+            ("each", "An email each time"),
+            ("digest", "One email a day, at 7:00"),
+        ],
+        default="each",
+    )
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
     objects = UserManager()

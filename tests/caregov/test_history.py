@@ -9,7 +9,7 @@ from caregov.history import reason_words
 
 OUR_APPS = {"caregov", "workflows", "assurance", "champions", "roadmap", "reporting"}
 #: Append-only logs: they are history themselves and are never edited.
-NOT_GOVERNED = {"caregov.SecurityEvent", "reporting.PackDownload"}
+NOT_GOVERNED = {"caregov.SecurityEvent", "caregov.Reminder", "reporting.PackDownload"}
 #: Facts as another system reported them, and figures derived from governed records: rewritten in
 #: bulk from their sources, never edited by a person.
 DERIVED = {"assurance.EcmRecord", "assurance.MeasureResult", "assurance.AuditAgreement"}
@@ -44,7 +44,7 @@ BULK_METHODS = {"update", "bulk_create", "bulk_update"}
 QUERYSET_METHODS = {"objects", "filter", "exclude", "all", "select_for_update", "select_related"}
 
 
-DERIVED_NAMES = {label.split(".")[1] for label in DERIVED}
+DERIVED_NAMES = {label.split(".")[1] for label in DERIVED | NOT_GOVERNED}
 
 
 def _root_name(node) -> str | None:
