@@ -306,6 +306,8 @@ class RecordForm(PlainMessagesMixin, forms.Form):
                 self.initial[f"check_{measure}"] = existing[measure].answer
                 self.initial[f"note_{measure}"] = existing[measure].note
             self.check_fields.append((measure, f"check_{measure}", f"note_{measure}"))
+        # The error summary lists problems in the order the screen shows the fields.
+        self.order_fields([name for _, a, n in self.check_fields for name in (a, n)])
         if not self.is_bound:
             self.initial.update(
                 correction_made=record.correction_made,
