@@ -35,9 +35,15 @@
   // Pages of an audit that is submitted or discarded: what was typed on this device and never
   // saved is of no use any more. Saves not yet sent are left for the queue, which says what
   // became of them.
+  function forgetScreens(audit) {
+    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({ type: "caregov-forget-audit", audit: audit });
+    }
+  }
   document.querySelectorAll("[data-audit-done]").forEach(function (node) {
+    forgetScreens(node.getAttribute("data-audit-done"));
     Q.recordsOf(node.getAttribute("data-audit-done")).then(function (entries) {
-      entries.forEach(function (e) { if (!e.saved) Q.deleteRecord(e.audit, e.record); });
+      entries.forEach(function (e) { if (!e.saved) Q.deleteRecord(e.audit, e.record, e.user); });
     }).catch(function () { /* nothing kept */ });
   });
 
@@ -45,8 +51,9 @@
   // caregov has it once the device has sent it.
   document.querySelectorAll("[data-audit-device]").forEach(function (node) {
     var audit = node.getAttribute("data-audit-device");
+    var user = node.getAttribute("data-audit-user");
     var show = function () {
-      Promise.all([Q.recordsOf(audit), Q.getSubmission(audit)]).then(function (both) {
+      Promise.all([Q.recordsOf(audit, user), Q.getSubmission(audit)]).then(function (both) {
         var waiting = both[0].filter(function (e) { return e.saved; }).length;
         node.innerHTML = "";
         if (!waiting && !both[1]) return;
@@ -270,15 +277,24 @@
     // Moving between records without a page from the server ------------------------------------
 
     function entryFor(record) {
-      return Q.getRecord(audit.id, record.id).then(function (entry) {
+      return Q.getRecord(audit.id, record.id, audit.user).then(function (entry) {
         return entry || { audit: audit.id, record: record.id, position: record.position, reference: record.reference, url: record.url, user: audit.user, draft: null, saved: null };
       });
     }
     function label(record) {
       return record.position < audit.total ? "Save and next record" : "Save and review the audit";
     }
+    // Moving on: the page's messages were about the screen it opened on; the offline banner
+    // goes with the buttons on show.
+    function moved(screen) {
+      document.querySelectorAll(".messages").forEach(function (m) { m.remove(); });
+      var banner = document.querySelector(".banner--offline.banner--inline");
+      var slot = screen.querySelector("[data-offline-slot]");
+      if (banner && slot && banner.parentNode !== slot) slot.insertBefore(banner, slot.firstChild);
+    }
     function showRecord(position, options) {
       options = options || {};
+      if (options.push || position !== state.position) moved(screens.record);
       state.position = position;
       var record = current();
       screens.review.hidden = true;
@@ -330,9 +346,10 @@
       options = options || {};
       screens.record.hidden = true;
       screens.review.hidden = false;
+      moved(screens.review);
       document.title = "Check the answers: audit " + audit.id + " · caregov";
       if (options.push) history.pushState({ review: true }, "", audit.detail_url);
-      return Promise.all([Q.recordsOf(audit.id), Q.getSubmission(audit.id)]).then(function (both) {
+      return Promise.all([Q.recordsOf(audit.id, audit.user), Q.getSubmission(audit.id)]).then(function (both) {
         var held = {};
         both[0].forEach(function (e) { held[e.record] = e; });
         var submission = both[1];
@@ -388,6 +405,23 @@
             div.appendChild(dd);
             dl.appendChild(div);
           });
+          var row = function (name, text) {
+            var div = document.createElement("div");
+            var dt = document.createElement("dt");
+            dt.textContent = name;
+            var dd = document.createElement("dd");
+            dd.textContent = text;
+            div.appendChild(dt);
+            div.appendChild(dd);
+            dl.appendChild(div);
+          };
+          if (values.correction_made) {
+            var on = [values.corrected_on_day, values.corrected_on_month, values.corrected_on_year].filter(Boolean).join(" ");
+            row("Correction", values.correction_made + " (" + [values.corrected_by, on].filter(Boolean).join(", ") + ")");
+          }
+          if (values.support_need) {
+            row("Staff support", values.support_need === "none" ? "None needed" : audit.needs[values.support_need] + ": " + (values.support_staff || ""));
+          }
           li.appendChild(dl);
           list.appendChild(li);
         });
@@ -397,7 +431,7 @@
         actions.innerHTML = "";
         reviewStatus.textContent = "";
         if (submission) {
-          lead.textContent = M.submissionKept(audit.id);
+          lead.textContent = "These are the answers kept on this device for audit " + audit.id + ".";
           reviewStatus.textContent = M.submissionKept(audit.id);
         } else if (todo.length) {
           lead.textContent = todo.length + " record" + (todo.length === 1 ? "" : "s") + " still to check before the audit can be submitted.";
@@ -452,7 +486,7 @@
         return entryFor(record).then(function (entry) {
           if (same(values, entry.saved ? entry.saved.values : record.values)) {
             entry.draft = null;
-            if (!entry.saved) return Q.deleteRecord(audit.id, record.id);
+            if (!entry.saved) return Q.deleteRecord(audit.id, record.id, audit.user);
           } else entry.draft = { values: values, t: Date.now() };
           return Q.putRecord(entry);
         });
@@ -504,14 +538,15 @@
         record.save_key = key;
         state.offline = false;
         return inTurn(function () {
-          return Q.getRecord(audit.id, record.id).then(function (entry) {
+          return Q.getRecord(audit.id, record.id, audit.user).then(function (entry) {
             if (!entry || !entry.saved || entry.saved.key !== key) return;
             entry.saved = null;
-            return entry.draft ? Q.putRecord(entry) : Q.deleteRecord(audit.id, record.id);
+            return entry.draft ? Q.putRecord(entry) : Q.deleteRecord(audit.id, record.id, audit.user);
           });
         }).then(function () {
           if (then === "action") { window.location.assign(record.action_url); return; }
           if (record.position < audit.total) {
+            keepForOffline(byPosition[record.position + 1].url);
             return showRecord(record.position + 1, { push: true, focus: true, message: "Record " + record.reference + " saved." });
           }
           window.location.assign(outcome.body.next || audit.detail_url);
@@ -541,6 +576,13 @@
         return showRecord(record.position + 1, { push: true, focus: true }).then(function () { say(message); });
       }
       return showReview({ push: true, message: message });
+    }
+
+    // With a service worker, have it keep a fresh copy of the next record's screen, which
+    // carries the audit as caregov now has it: a reload without a connection shows that.
+    function keepForOffline(url) {
+      if (!navigator.serviceWorker || !navigator.serviceWorker.controller) return;
+      fetch(url, { credentials: "same-origin", headers: { "X-Caregov-Keep": "1" } }).catch(function () { /* kept next time */ });
     }
 
     previous.addEventListener("click", function (event) {
@@ -579,6 +621,8 @@
     // On arriving ------------------------------------------------------------------------------
 
     history.replaceState({ position: state.position }, "", window.location.href);
+    // A page kept for offline use still holds the messages it was first shown with.
+    if (navigator.onLine === false) document.querySelectorAll(".messages").forEach(function (m) { m.remove(); });
     var serverErrors = !!form.querySelector(".field-error");
     // A page kept by the service worker may be another record's: show the one the address names.
     var path = window.location.pathname;

@@ -128,18 +128,23 @@
     });
   }
 
-  function recordId(audit, record) { return "a" + audit + "-r" + record; }
+  // Keyed by audit and record, and by the person who typed it: two audits never mix, and on a
+  // shared tablet one person's answers are never shown to, or sent as, another.
+  function recordId(audit, record, user) { return "a" + audit + "-r" + record + "-u" + user; }
 
   var Queue = {
     MESSAGES: MESSAGES,
     uuid: uuid,
     recordId: recordId,
-    getRecord: function (audit, record) { return get("records", recordId(audit, record)); },
-    putRecord: function (entry) { entry.id = recordId(entry.audit, entry.record); return put("records", entry); },
-    deleteRecord: function (audit, record) { return remove("records", recordId(audit, record)); },
-    recordsOf: function (audit) {
+    getRecord: function (audit, record, user) { return get("records", recordId(audit, record, user)); },
+    putRecord: function (entry) { entry.id = recordId(entry.audit, entry.record, entry.user); return put("records", entry); },
+    deleteRecord: function (audit, record, user) { return remove("records", recordId(audit, record, user)); },
+    // An audit's entries on this device; only one person's when `user` is given.
+    recordsOf: function (audit, user) {
       return all("records").then(function (entries) {
-        return entries.filter(function (e) { return String(e.audit) === String(audit); });
+        return entries.filter(function (e) {
+          return String(e.audit) === String(audit) && (user === undefined || String(e.user) === String(user));
+        });
       });
     },
     allRecords: function () { return all("records"); },
@@ -257,7 +262,7 @@
           });
         }).then(function (outcome) {
           // Read the entry again: the page may have changed it while this save was on its way.
-          return Queue.getRecord(entry.audit, entry.record).then(function (now) {
+          return Queue.getRecord(entry.audit, entry.record, entry.user).then(function (now) {
             now = now || entry;
             var same = now.saved && now.saved.key === key;
             switch (outcome.status) {
@@ -265,7 +270,7 @@
                 summary.sent.push(entry);
                 if (!same) return;
                 now.saved = null;
-                return now.draft ? Queue.putRecord(now) : Queue.deleteRecord(entry.audit, entry.record);
+                return now.draft ? Queue.putRecord(now) : Queue.deleteRecord(entry.audit, entry.record, entry.user);
               case "refused":
                 summary.refused.push({ audit: entry.audit, reference: entry.reference, url: entry.url, errors: outcome.body.errors });
                 if (!same) return;
@@ -274,7 +279,7 @@
                 return Queue.putRecord(now);
               case "closed":
                 summary.closed.push({ audit: entry.audit, message: outcome.body.message, url: outcome.body.url });
-                return Queue.deleteRecord(entry.audit, entry.record);
+                return Queue.deleteRecord(entry.audit, entry.record, entry.user);
               case "other_person": summary.otherPerson = true; return;
               case "signin": summary.signin = true; return;
               case "offline": summary.offline = true; return;
@@ -286,7 +291,7 @@
         if (stopped()) return;
         return inTurn(submissions, function (submission) {
           if (stopped()) return;
-          return Queue.recordsOf(submission.audit).then(function (entries) {
+          return Queue.recordsOf(submission.audit, submission.user).then(function (entries) {
             // An audit is submitted once every record it has on this device is accepted.
             if (entries.some(function (e) { return e.saved; })) return;
             return Queue.sendSubmission(submission, csrf).then(function (outcome) {
@@ -294,7 +299,7 @@
                 case "submitted":
                   summary.submitted.push({ audit: submission.audit, message: outcome.body.message, url: outcome.body.url });
                   return Queue.deleteSubmission(submission.audit).then(function () {
-                    return inTurn(entries, function (e) { return Queue.deleteRecord(e.audit, e.record); });
+                    return inTurn(entries, function (e) { return Queue.deleteRecord(e.audit, e.record, e.user); });
                   });
                 case "refused":
                 case "closed":

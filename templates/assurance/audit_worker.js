@@ -36,6 +36,14 @@ self.addEventListener("activate", function (event) {
 
 function keyOf(url) { return url.origin + url.pathname; }
 
+// Kept for offline use: the list, an audit's page and its record screens. Not the pages whose
+// forms carry a key that makes a new record (start an audit, start a correction): a kept copy
+// would send the key of a start already made.
+function keepable(url) {
+  var rest = url.pathname.slice(SCOPE.length);
+  return rest === "" || /^\d+\/$/.test(rest) || /^\d+\/records\/\d+\/$/.test(rest) || /^\d+\/submit\/$/.test(rest);
+}
+
 function offlineResponse() {
   return new Response(OFFLINE_PAGE, {
     status: 503,
@@ -43,15 +51,17 @@ function offlineResponse() {
   });
 }
 
-// Any record screen of the audit the address belongs to: the page's script shows the record (or
-// the answers to check) that the address names.
-function anyScreenOf(cache, url) {
+// The record screen of the audit the address belongs to that was kept last: each one carries the
+// whole audit as caregov had it, and its script shows the record (or, for the audit's own
+// address, the answers to check) that the address names.
+function latestScreenOf(cache, url) {
   var match = url.pathname.slice(SCOPE.length).match(/^(\d+)\//);
   if (!match) return Promise.resolve(undefined);
   var prefix = url.origin + SCOPE + match[1] + "/records/";
   return cache.keys().then(function (requests) {
-    var kept = requests.filter(function (r) { return r.url.indexOf(prefix) === 0 && !/\/action\/$/.test(r.url); });
-    return kept.length ? cache.match(kept[0]) : undefined;
+    // Keys come in the order they were (last) put.
+    var kept = requests.filter(function (r) { return r.url.indexOf(prefix) === 0; });
+    return kept.length ? cache.match(kept[kept.length - 1]) : undefined;
   });
 }
 
@@ -59,15 +69,15 @@ function page(request) {
   var url = new URL(request.url);
   return fetch(request).then(function (response) {
     var type = response.headers.get("Content-Type") || "";
-    if (response.ok && !response.redirected && type.indexOf("text/html") === 0) {
+    if (response.ok && !response.redirected && type.indexOf("text/html") === 0 && keepable(url)) {
       var copy = response.clone();
       caches.open(CACHE).then(function (cache) { return cache.put(keyOf(url), copy); });
     }
     return response;
   }, function () {
     return caches.open(CACHE).then(function (cache) {
-      return cache.match(keyOf(url)).then(function (kept) {
-        return kept || anyScreenOf(cache, url);
+      return latestScreenOf(cache, url).then(function (screen) {
+        return screen || cache.match(keyOf(url));
       });
     }).then(function (kept) { return kept || offlineResponse(); });
   });
@@ -93,7 +103,7 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET") return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (request.mode === "navigate" && url.pathname.indexOf(SCOPE) === 0) {
+  if (url.pathname.indexOf(SCOPE) === 0 && (request.mode === "navigate" || request.headers.get("X-Caregov-Keep"))) {
     event.respondWith(page(request));
   } else if (url.pathname.indexOf(STATIC_URL) === 0) {
     event.respondWith(asset(request));
@@ -117,9 +127,13 @@ self.addEventListener("sync", function (event) {
   );
 });
 
-// Signing out, or a page seen signed out, empties the kept pages: they are that person's.
+// An audit submitted or discarded: its record screens are of no use offline any more.
 self.addEventListener("message", function (event) {
-  if (event.data && event.data.type === "caregov-forget-pages") {
-    event.waitUntil(caches.delete(CACHE));
-  }
+  if (!event.data || event.data.type !== "caregov-forget-audit") return;
+  var prefix = self.location.origin + SCOPE + Number(event.data.audit) + "/records/";
+  event.waitUntil(caches.open(CACHE).then(function (cache) {
+    return cache.keys().then(function (requests) {
+      return Promise.all(requests.filter(function (r) { return r.url.indexOf(prefix) === 0; }).map(function (r) { return cache.delete(r); }));
+    });
+  }));
 });

@@ -580,9 +580,7 @@ def test_a_team_leader_is_asked_once_more_before_discarding_their_audit(client, 
     assert f"Audit {audit.pk}</a>" in listed
 
 
-def test_only_the_starter_sees_the_discard_button_and_a_submitted_audit_offers_none(
-    client, world
-):
+def test_only_the_starter_sees_the_discard_button_and_a_submitted_audit_offers_none(client, world):
     _, audit = _audit_of(client, world)
     discard_url = reverse("assurance:audit_discard", args=[audit.pk])
     _login(client, world, Role.REGISTERED_MANAGER)
