@@ -459,21 +459,14 @@
         scope: worker.getAttribute("data-audit-scope")
       }).catch(function () { /* the pages work without it */ });
     }
-    // Pages kept for offline use are the signed-in person's: forget them on signing out, and on
-    // any page seen signed out. What was saved in the queue stays until caregov has it.
-    var signOut = document.querySelector("form[action$='/logout/']");
-    var forget = function () {
-      if (!global.caches) return Promise.resolve();
-      return caches.keys().then(function (names) {
+    // Pages kept for offline use are the signed-in person's: a page seen signed out (the one
+    // signing out leads to, the sign-in page) forgets them. Signing out itself is not held up.
+    // What was saved in the queue stays until caregov has it.
+    if (!document.querySelector("form[action$='/logout/']") && global.caches) {
+      caches.keys().then(function (names) {
         return Promise.all(names.filter(function (n) { return n.indexOf("caregov-audit-") === 0; }).map(function (n) { return caches.delete(n); }));
       }).catch(function () { /* nothing kept */ });
-    };
-    if (!signOut) forget();
-    else signOut.addEventListener("submit", function (event) {
-      if (signOut.dataset.forgotten) return;
-      event.preventDefault();
-      forget().then(function () { signOut.dataset.forgotten = "1"; signOut.submit(); });
-    });
+    }
     Queue.pending().then(function (p) {
       if (!p.records && !p.submissions) return;
       if (navigator.onLine === false) {
