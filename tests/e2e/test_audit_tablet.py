@@ -384,3 +384,28 @@ def test_submit_audit_tapped_without_a_connection_is_sent_when_a_page_next_loads
     audit.refresh_from_db()
     assert audit.status == Audit.Status.SUBMITTED
     assert audit.history.filter(history_change_reason="assurance.audit.submitted").count() == 1
+
+
+# 6. A shared tablet ----------------------------------------------------------------------------
+
+
+def test_on_a_shared_tablet_one_persons_answers_are_not_shown_to_the_next(
+    live_server, tablet, world, leader
+):
+    page = tablet
+    audit = start_audit(leader, world.service_a, ["R00001"])
+    sign_in(page, live_server, leader)
+    page.goto(live_server.url + f"/assurance/audits/{audit.pk}/records/1/")
+    answer(page, {"timeliness": "not_met"})
+    expect(status(page)).to_have_text("What you entered is kept on this device.")
+
+    # The data quality lead picks up the same tablet and opens the same record.
+    page.context.clear_cookies()
+    sign_in(page, live_server, world.user(Role.DATA_QUALITY_LEAD))
+    page.goto(live_server.url + f"/assurance/audits/{audit.pk}/records/1/")
+    expect(progress(page)).to_have_text("Record 1 of 1")
+    expect(question(page, "timeliness").get_by_label("Not met", exact=True)).not_to_be_checked()
+    expect(status(page)).to_have_text("")
+    # The team leader's answers are still on the tablet, waiting for them.
+    kept = page.evaluate(f"CaregovQueue.recordsOf({audit.pk}).then(e => e.map(x => x.user))")
+    assert kept == [leader.pk]
