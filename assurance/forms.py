@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from assurance.measures import CHECKED, MEASURES
 from assurance.models import AuditCheck, AuditRecord, GapCause, Verdict
-from assurance.services import MAX_AUDIT_RECORDS
+from assurance.services import MAX_AUDIT_RECORDS, RECORD_MESSAGES
 from caregov.cadence import Cadence, parse_month, period_containing
 from caregov.forms import PlainMessagesMixin
 
@@ -168,22 +168,95 @@ class AuditStartForm(PlainMessagesMixin, forms.Form):
         return data
 
 
+class DayMonthYearWidget(forms.MultiWidget):
+    """A date typed as three numbers, day, month and year, as the hint says ("like 14 10 2026"):
+    the same on every tablet, whatever its browser makes of a date picker."""
+
+    parts = (("day", "Day", 2), ("month", "Month", 2), ("year", "Year", 4))
+
+    def __init__(self, attrs=None):
+        widgets = {
+            name: forms.TextInput(
+                attrs={
+                    "inputmode": "numeric",
+                    "maxlength": str(width),
+                    "autocomplete": "off",
+                    "class": f"input input--{width}",
+                }
+            )
+            for name, _, width in self.parts
+        }
+        super().__init__(widgets, attrs)
+
+    def decompress(self, value):
+        if value:
+            return [value.day, value.month, value.year]
+        return [None, None, None]
+
+    def id_for_label(self, id_):
+        # The error summary links to the first box, the day.
+        return f"{id_}_0" if id_ else id_
+
+    def boxes(self, bound_field) -> list[dict]:
+        """Each box's name, id, label, width and what it holds, for the page to lay out."""
+        if bound_field.form.is_bound:
+            values = self.value_from_datadict(
+                bound_field.form.data, bound_field.form.files, bound_field.html_name
+            )
+        else:
+            values = self.decompress(bound_field.value())
+        return [
+            {
+                "name": f"{bound_field.html_name}_{part}",
+                "id": f"{bound_field.auto_id}_{i}",
+                "label": label,
+                "width": width,
+                "value": "" if value is None else value,
+            }
+            for i, ((part, label, width), value) in enumerate(zip(self.parts, values, strict=True))
+        ]
+
+
+class DayMonthYearField(forms.MultiValueField):
+    widget = DayMonthYearWidget
+
+    def __init__(self, *, invalid_message: str, **kwargs):
+        fields = tuple(forms.CharField(required=False) for _ in range(3))
+        super().__init__(fields, require_all_fields=False, **kwargs)
+        self.invalid_message = invalid_message
+
+    def compress(self, data_list):
+        if not data_list or not any((part or "").strip() for part in data_list):
+            return None
+        try:
+            day, month, year = (int((part or "").strip()) for part in data_list)
+            if year < 1000:
+                raise ValueError
+            return date(year, month, day)
+        except (TypeError, ValueError):
+            raise forms.ValidationError(self.invalid_message) from None
+
+
 class RecordForm(PlainMessagesMixin, forms.Form):
     """One record's checks on one screen: a radio group and a short note per measure."""
 
+    #: The key this save carries: sent twice (a double tap, a device's queue replaying it), the
+    #: record changes once.
+    save_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
     correction_made = forms.CharField(
-        label="Correction made (if any)",
+        label="Correction made in the ECM",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="What was put right in the ECM record.",
+        help_text="What was put right in the ECM record, if anything.",
     )
     corrected_by = forms.CharField(
         label="Corrected by", required=False, max_length=100, help_text="A role or staff reference."
     )
-    corrected_on = forms.DateField(
+    corrected_on = DayMonthYearField(
         label="Corrected on",
         required=False,
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        help_text="For example, 14 10 2026",
+        invalid_message=RECORD_MESSAGES["corrected_on_invalid"],
     )
     support_need = forms.ChoiceField(
         label="Staff support needed",
@@ -197,9 +270,20 @@ class RecordForm(PlainMessagesMixin, forms.Form):
         max_length=100,
         help_text="A role or staff reference, like Night care worker or S-1042. Not a name.",
     )
+    #: Fields that are needed only once another is filled in: their labels say when, instead of
+    #: "(optional)".
+    needed_when = {
+        "corrected_by": "needed with a correction",
+        "corrected_on": "needed with a correction",
+        "support_staff": "needed with training, supervision or coaching",
+    }
 
     def __init__(self, *args, record: AuditRecord, **kwargs):
         super().__init__(*args, **kwargs)
+        for name, when in self.needed_when.items():
+            self.fields[name].needed_when = when
+        if not self.is_bound:
+            self.initial["save_key"] = uuid.uuid4()
         self.check_fields = []
         existing = {c.measure: c for c in record.checks.all()}
         for measure in CHECKED:
@@ -222,6 +306,8 @@ class RecordForm(PlainMessagesMixin, forms.Form):
                 self.initial[f"check_{measure}"] = existing[measure].answer
                 self.initial[f"note_{measure}"] = existing[measure].note
             self.check_fields.append((measure, f"check_{measure}", f"note_{measure}"))
+        # The error summary lists problems in the order the screen shows the fields.
+        self.order_fields([name for _, a, n in self.check_fields for name in (a, n)])
         if not self.is_bound:
             self.initial.update(
                 correction_made=record.correction_made,
@@ -240,9 +326,42 @@ class RecordForm(PlainMessagesMixin, forms.Form):
     def check_rows(self):
         return [(MEASURES[m], self[a], self[n]) for m, a, n in self.check_fields]
 
+    def date_boxes(self) -> list[dict]:
+        return self.fields["corrected_on"].widget.boxes(self["corrected_on"])
+
+    def device_values(self, record: AuditRecord) -> dict[str, str]:
+        """What the record holds on the server, by form field name, as the page hands it to the
+        device: a record opened while offline shows these unless the device has newer ones."""
+        values = {}
+        answers = {c.measure: c for c in record.checks.all()}
+        for measure, a, n in self.check_fields:
+            check = answers.get(measure)
+            values[a] = check.answer if check else ""
+            values[n] = check.note if check else ""
+        on = record.corrected_on
+        values.update(
+            correction_made=record.correction_made,
+            corrected_by=record.corrected_by,
+            corrected_on_day=str(on.day) if on else "",
+            corrected_on_month=str(on.month) if on else "",
+            corrected_on_year=str(on.year) if on else "",
+            support_need=record.support_need,
+            support_staff=record.support_staff,
+        )
+        return values
+
 
 class SubmitAuditForm(forms.Form):
     submission_key = forms.UUIDField(widget=forms.HiddenInput)
+
+
+class DiscardAuditForm(PlainMessagesMixin, forms.Form):
+    reason = forms.CharField(
+        label="Why are you discarding this audit?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example, started for the wrong month or the wrong records.",
+        error_messages={"required": "Say why the audit is being discarded."},
+    )
 
 
 class CorrectAuditForm(PlainMessagesMixin, forms.Form):

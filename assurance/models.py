@@ -164,6 +164,8 @@ class Audit(Scoped):
     class Status(models.TextChoices):
         DRAFT = "draft", "In progress"
         SUBMITTED = "submitted", "Submitted"
+        #: Abandoned before submission by the person who started it: kept, counted nowhere.
+        DISCARDED = "discarded", "Discarded"
 
     class Sampling(models.TextChoices):
         TYPED = "typed", "References typed in"
@@ -191,11 +193,22 @@ class Audit(Scoped):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
+    discarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    discarded_at = models.DateTimeField(null=True, blank=True)
+    discard_reason = models.TextField(blank=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-period_start", "-started_at"]
         indexes = [models.Index(fields=["service", "period_start", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="discarded") | Q(discarded_at__isnull=False),
+                name="assurance_audit_discarded_when",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Audit {self.pk}: {self.service} {self.period_label}"
@@ -210,6 +223,15 @@ class Audit(Scoped):
     @property
     def is_frozen(self) -> bool:
         return self.status == self.Status.SUBMITTED
+
+    @property
+    def is_discarded(self) -> bool:
+        return self.status == self.Status.DISCARDED
+
+    @property
+    def is_open(self) -> bool:
+        """Still being answered: neither submitted nor discarded."""
+        return self.status == self.Status.DRAFT
 
 
 class AuditRecord(models.Model):
@@ -234,6 +256,9 @@ class AuditRecord(models.Model):
     )
     support_need = models.CharField(max_length=20, choices=Need.choices, blank=True)
     saved_at = models.DateTimeField(null=True, blank=True)
+    #: The key the last accepted save carried. Every accepted key is in this record's history, so
+    #: a save sent again from a device's queue (same key) changes nothing the second time.
+    save_key = models.UUIDField(null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:

@@ -428,6 +428,68 @@ def _lock_audit(audit: Audit) -> Audit:
     return Audit.objects.select_for_update().get(pk=audit.pk)
 
 
+#: What a record's answers are checked against, worded once: the server says these when it
+#: refuses a save, and the record page hands the same words to the device, which checks a record
+#: saved while offline before keeping it.
+RECORD_MESSAGES = {
+    "answer": "Answer “{question}”",
+    "note": "{name}: say briefly what was wrong.",
+    "note_length": "Keep the note under 300 characters.",
+    "corrected_by": "Say who made the correction (a role or staff reference).",
+    "corrected_on": "Enter the date the correction was made, like 14 10 2026.",
+    "corrected_on_invalid": "Enter a real date for the correction, like 14 10 2026.",
+    "support_need": "Choose a support need.",
+    "support_staff": "Say whose support need this is: a role or staff reference.",
+}
+
+
+def record_messages() -> dict[str, str]:
+    """Every message a record save can answer with, by the field it is shown at."""
+    messages = {k: v for k, v in RECORD_MESSAGES.items() if "{" not in v}
+    for measure in CHECKED:
+        messages[f"check_{measure}"] = RECORD_MESSAGES["answer"].format(
+            question=MEASURES[measure].question
+        )
+        messages[f"note_{measure}"] = RECORD_MESSAGES["note"].format(name=MEASURES[measure].name)
+    return messages
+
+
+def _record_errors(
+    answers: dict[str, tuple[str, str]],
+    *,
+    correction_made: str,
+    corrected_by: str,
+    corrected_on: date | None,
+    support_staff: str,
+    support_need: str,
+) -> dict[str, str]:
+    messages = record_messages()
+    errors = {}
+    for measure in CHECKED:
+        answer, note = answers.get(measure, ("", ""))
+        if answer not in AuditCheck.Answer.values:
+            errors[f"check_{measure}"] = messages[f"check_{measure}"]
+        elif answer == AuditCheck.Answer.NOT_MET and not note.strip():
+            errors[f"note_{measure}"] = messages[f"note_{measure}"]
+        if len(note) > 300:
+            errors[f"note_{measure}"] = messages["note_length"]
+    if correction_made.strip() and not corrected_by.strip():
+        errors["corrected_by"] = messages["corrected_by"]
+    if correction_made.strip() and corrected_on is None:
+        errors["corrected_on"] = messages["corrected_on"]
+    if support_need and support_need not in AuditRecord.Need.values:
+        errors["support_need"] = messages["support_need"]
+    if support_need not in ("", AuditRecord.Need.NONE) and not support_staff.strip():
+        errors["support_staff"] = messages["support_staff"]
+    return errors
+
+
+def _closed_message(audit: Audit) -> str:
+    if audit.is_discarded:
+        return "This audit was discarded, so it cannot be changed. Start a new audit instead."
+    return "This audit has been submitted and is locked. Start a correction to change it."
+
+
 @transaction.atomic
 def audit_record_save(
     *,
@@ -439,32 +501,29 @@ def audit_record_save(
     corrected_on: date | None = None,
     support_staff: str = "",
     support_need: str = "",
+    save_key: uuid.UUID | None = None,
     at: datetime | None = None,
 ) -> AuditRecord:
-    """Save one record's checks while the audit is in progress. Saving again overwrites."""
+    """Save one record's checks while the audit is in progress. Saving again overwrites.
+
+    A save carries the key its form (or the device's queue) gave it. A save whose key this record
+    has already accepted changes nothing, even after a later save or once the audit is locked:
+    a queue replaying what it could not confirm never undoes newer answers."""
     audit = _lock_audit(record.audit)
     _require(actor, "audits.conduct", audit.service)
-    if audit.is_frozen:
-        raise ValidationError(
-            "This audit has been submitted and is locked. Start a correction to change it."
-        )
-    errors = {}
-    for measure in CHECKED:
-        answer, note = answers.get(measure, ("", ""))
-        if answer not in AuditCheck.Answer.values:
-            errors[f"check_{measure}"] = f"Answer “{MEASURES[measure].question}”"
-        elif answer == AuditCheck.Answer.NOT_MET and not note.strip():
-            errors[f"note_{measure}"] = f"{MEASURES[measure].name}: say briefly what was wrong."
-        if len(note) > 300:
-            errors[f"note_{measure}"] = "Keep the note under 300 characters."
-    if correction_made.strip() and not corrected_by.strip():
-        errors["corrected_by"] = "Say who made the correction (a role or staff reference)."
-    if correction_made.strip() and corrected_on is None:
-        errors["corrected_on"] = "Enter the date the correction was made, like 14 10 2026."
-    if support_need and support_need not in AuditRecord.Need.values:
-        errors["support_need"] = "Choose a support need."
-    if support_need not in ("", AuditRecord.Need.NONE) and not support_staff.strip():
-        errors["support_staff"] = "Say whose support need this is: a role or staff reference."
+    if save_key is not None and record.history.filter(save_key=save_key).exists():
+        record.refresh_from_db()
+        return record
+    if not audit.is_open:
+        raise ValidationError(_closed_message(audit))
+    errors = _record_errors(
+        answers,
+        correction_made=correction_made,
+        corrected_by=corrected_by,
+        corrected_on=corrected_on,
+        support_staff=support_staff,
+        support_need=support_need,
+    )
     if errors:
         raise ValidationError(errors)
     at = at or timezone.now()
@@ -483,6 +542,7 @@ def audit_record_save(
     record.support_need = support_need
     record.support_staff = support_staff.strip() if support_need else ""
     record.saved_at = at
+    record.save_key = save_key
     record._history_date = at
     return save_with_reason(record, actor=actor, reason="assurance.audit.record_saved")
 
@@ -499,6 +559,8 @@ def audit_submit(
             if audit.submission_key == submission_key:
                 return audit, False
             raise ValidationError("This audit was already submitted. It is locked.")
+        if audit.is_discarded:
+            raise ValidationError(_closed_message(audit))
         unanswered = [r.position for r in audit.records.filter(saved_at__isnull=True)]
         if unanswered:
             raise ValidationError(
@@ -537,6 +599,8 @@ def audit_correct(
         return existing, False
     audit = _lock_audit(audit)
     _require(actor, "audits.conduct", audit.service)
+    if audit.is_discarded:
+        raise ValidationError("A discarded audit is not corrected. Start a new audit instead.")
     if not audit.is_frozen:
         raise ValidationError("Only a submitted audit can be corrected; change this one directly.")
     if audit.corrections.filter(status=Audit.Status.DRAFT).exists():
@@ -586,6 +650,37 @@ def audit_correct(
     return correction, True
 
 
+def audit_discard(
+    *, actor: User, audit: Audit, reason: str, at: datetime | None = None
+) -> tuple[Audit, bool]:
+    """Discard an audit its starter no longer wants (the wrong month, the wrong records), before it
+    is submitted. Nothing is deleted: it keeps its answers and history, counts in no figure, and
+    the month can be audited again. Discarding again changes nothing: returns (audit, now)."""
+    with transaction.atomic():
+        audit = _lock_audit(audit)
+        _require(actor, "audits.conduct", audit.service)
+        if audit.started_by_id != actor.pk:
+            raise PermissionDenied(
+                f"Only {audit.started_by}, who started this audit, can discard it."
+            )
+        if audit.is_discarded:
+            return audit, False
+        if audit.is_frozen:
+            raise ValidationError(
+                "A submitted audit cannot be discarded. Start a correction if something is wrong."
+            )
+        if not reason.strip():
+            raise ValidationError({"reason": "Say why the audit is being discarded."})
+        at = at or timezone.now()
+        audit.status = Audit.Status.DISCARDED
+        audit.discarded_by = actor
+        audit.discarded_at = at
+        audit.discard_reason = reason.strip()
+        audit._history_date = at
+        save_with_reason(audit, actor=actor, reason="assurance.audit.discarded")
+    return audit, True
+
+
 def audit_raise_action(
     *,
     actor: User,
@@ -597,6 +692,8 @@ def audit_raise_action(
 ) -> Action:
     """Raise a kernel action from a failed check, linked to the audit and the measure."""
     audit = record.audit
+    if audit.is_discarded:
+        raise ValidationError(_closed_message(audit))
     check = record.checks.filter(measure=measure).first()
     if check is None or check.answer != AuditCheck.Answer.NOT_MET:
         raise ValidationError("An action is raised from a check that was not met.")

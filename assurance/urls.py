@@ -28,6 +28,9 @@ urlpatterns = [
     ),
     path("audits/<int:pk>/submit/", views.audit_submit, name="audit_submit"),
     path("audits/<int:pk>/correct/", views.audit_correct, name="audit_correct"),
+    path("audits/<int:pk>/discard/", views.audit_discard, name="audit_discard"),
+    # The service worker that keeps the audit pages working offline: its path is its scope.
+    path("audits/worker.js", views.audit_worker, name="audit_worker"),
     # Reviews and decisions
     path("reviews/<int:pk>/", views.trend_review, name="trend_review"),
     path("compare/", views.compare, name="compare"),

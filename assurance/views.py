@@ -4,17 +4,23 @@ decision. Each view declares its capability; records outside the user's services
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
+from collections import defaultdict
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from assurance import charts, selectors, services
 from assurance.figures import latest_import
@@ -25,6 +31,7 @@ from assurance.forms import (
     ComparisonActionForm,
     ComparisonForm,
     CorrectAuditForm,
+    DiscardAuditForm,
     GapCauseForm,
     ImportForm,
     RecordForm,
@@ -33,10 +40,11 @@ from assurance.forms import (
     ThresholdForm,
     last_complete_month,
 )
-from assurance.measures import MEASURES, Rating, Source
+from assurance.measures import CHECKED, MEASURES, Rating, Source
 from assurance.models import (
     Audit,
     AuditAgreement,
+    AuditCheck,
     AuditRecord,
     Comparison,
     EcmImport,
@@ -46,7 +54,7 @@ from assurance.models import (
 from assurance.tasks import import_ecm_export
 from caregov import access
 from caregov import selectors as kernel_selectors
-from caregov.access import requires
+from caregov.access import public, requires
 from caregov.cadence import Cadence, parse_month, parse_quarter, period_containing, quarter_key
 from caregov.forms import apply_validation_error
 from caregov.history import history_entries
@@ -56,6 +64,14 @@ from caregov.views.governance import form_page, history_page
 from caregov.views.lists import filtered_page
 
 TREND_MONTHS = 6
+#: What the audit pages need from /static/ to work offline: the service worker keeps a copy.
+OFFLINE_ASSETS = (
+    "css/caregov.css",
+    "js/caregov.js",
+    "js/queue.js",
+    "js/audit.js",
+    "img/favicon.svg",
+)
 
 
 def _month_from(request, default=None):
@@ -424,7 +440,9 @@ def audit_new(request):
                         f"There is no ECM export for {audit.period_label} yet, so the records were "
                         f"drawn from the latest one, {audit.ecm_import.period_label}.",
                     )
-            return redirect("assurance:audit_record", pk=audit.pk, position=1)
+            # The page reached names the start, so the device lets go of the start form's draft.
+            first = reverse("assurance:audit_record", args=[audit.pk, 1])
+            return redirect(f"{first}?saved={data['idempotency_key']}")
     return render(request, "assurance/audit_start.html", {"form": form})
 
 
@@ -460,7 +478,8 @@ def audit_detail(request, pk: int):
             **context,
             "unanswered": [r for r in context["records"] if not r.is_answered],
             "submit_form": SubmitAuditForm(initial={"submission_key": uuid.uuid4()}),
-            "corrections": audit.corrections.all(),
+            "corrections": audit.corrections.exclude(status=Audit.Status.DISCARDED),
+            "may_discard": audit.is_open and audit.started_by_id == request.user.pk,
             "actions": Action.objects.filter(
                 finding_ref__startswith=f"assurance.audit:{audit.pk}:"
             ).select_related("owner"),
@@ -479,19 +498,100 @@ def audit_history(request, pk: int):
     )
 
 
+def _wants_json(request) -> bool:
+    """The device's own requests (a tap on Save, a queue replaying) ask for JSON: they are told
+    plainly whether caregov has the answers, and never follow a redirect to find out."""
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _queued_by_someone_else(request) -> bool:
+    """A queue carries the id of the person who saved on the device. Sent while another person
+    is signed in on the same tablet, it waits for them instead of being saved in their name."""
+    queued_by = request.headers.get("X-Caregov-Queued-By", "")
+    return bool(queued_by) and queued_by != str(request.user.pk)
+
+
+def _someone_else_answer(request):
+    return JsonResponse(
+        {
+            "status": "other_person",
+            "message": "These answers were kept on this device by someone else. They are sent "
+            "when that person signs in here.",
+        },
+        status=409,
+    )
+
+
+def _closed_answer(audit: Audit):
+    return JsonResponse(
+        {
+            "status": "closed",
+            "message": services._closed_message(audit),
+            "url": audit.get_absolute_url(),
+        },
+        status=409,
+    )
+
+
+def _device_audit(audit: Audit, form: RecordForm, user, position: int) -> dict:
+    """Everything the record screen needs to carry on without a connection: every record of
+    the audit with what the server holds for it, and the messages a save can be refused with."""
+    actions = defaultdict(list)
+    for action in Action.objects.filter(finding_ref__startswith=f"assurance.audit:{audit.pk}:"):
+        reference = action.finding_ref.split(":", 2)[2]
+        actions[reference].append({"title": action.title, "url": action.get_absolute_url()})
+    records = []
+    for record in audit.records.prefetch_related("checks").order_by("position"):
+        records.append(
+            {
+                "id": record.pk,
+                "position": record.position,
+                "reference": record.reference,
+                "url": reverse("assurance:audit_record", args=[audit.pk, record.position]),
+                "action_url": reverse(
+                    "assurance:audit_check_action", args=[audit.pk, record.position]
+                ),
+                "saved": record.is_answered,
+                "save_key": str(record.save_key) if record.save_key else "",
+                "values": form.device_values(record),
+                "actions": actions.get(record.reference, []),
+            }
+        )
+    return {
+        "id": audit.pk,
+        "user": user.pk,
+        "title": f"Audit {audit.pk}: {audit.service.name}, {audit.period_label}",
+        "service": audit.service.name,
+        "period": audit.period_label,
+        "position": position,
+        "total": len(records),
+        "detail_url": audit.get_absolute_url(),
+        "submit_url": reverse("assurance:audit_submit", args=[audit.pk]),
+        "questions": [
+            {"code": code, "question": MEASURES[code].question, "name": MEASURES[code].name}
+            for code in CHECKED
+        ],
+        "answers": dict(AuditCheck.Answer.choices),
+        "needs": dict(AuditRecord.Need.choices),
+        "messages": services.record_messages(),
+        "records": records,
+    }
+
+
 @requires("audits.conduct")
 @require_http_methods(["GET", "POST"])
 def audit_record(request, pk: int, position: int):
     audit = _audit(request, pk, "audits.conduct")
     record = get_object_or_404(AuditRecord.objects.filter(audit=audit), position=position)
-    if audit.is_frozen:
-        return redirect(audit)
+    wants_json = request.method == "POST" and _wants_json(request)
+    if wants_json and _queued_by_someone_else(request):
+        return _someone_else_answer(request)
     total = audit.records.count()
     form = RecordForm(request.POST or None, record=record)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.audit_record_save(
+            record = services.audit_record_save(
                 actor=request.user,
                 record=record,
                 answers=form.answers(),
@@ -500,18 +600,52 @@ def audit_record(request, pk: int, position: int):
                 corrected_on=data["corrected_on"],
                 support_staff=data["support_staff"],
                 support_need=data["support_need"],
+                save_key=data["save_key"],
             )
         except ValidationError as error:
+            audit.refresh_from_db()
+            if not audit.is_open:
+                if wants_json:
+                    return _closed_answer(audit)
+                messages.error(request, services._closed_message(audit))
+                return redirect(audit)
             apply_validation_error(form, error)
         else:
-            if request.POST.get("then") == "action":
-                return redirect("assurance:audit_check_action", pk=audit.pk, position=position)
             if position < total:
-                return redirect("assurance:audit_record", pk=audit.pk, position=position + 1)
-            messages.success(
-                request, "Every record checked. Review the answers and submit the audit."
-            )
-            return redirect(audit)
+                following = reverse("assurance:audit_record", args=[audit.pk, position + 1])
+            else:
+                following = audit.get_absolute_url()
+            if request.POST.get("then") == "action":
+                following = reverse("assurance:audit_check_action", args=[audit.pk, position])
+            elif position == total and (not wants_json or request.POST.get("then")):
+                # Said to the person who tapped Save, not to a queue replaying it later.
+                messages.success(
+                    request, "Every record checked. Review the answers and submit the audit."
+                )
+            if wants_json:
+                return JsonResponse(
+                    {
+                        "status": "accepted",
+                        "key": str(record.save_key or ""),
+                        "position": position,
+                        "next": following,
+                    }
+                )
+            # The page reached next names the save, so the device lets go of its copy.
+            key = data["save_key"]
+            return redirect(f"{following}?saved={key}" if key else following)
+    elif not audit.is_open:
+        if wants_json:
+            return _closed_answer(audit)
+        return redirect(audit)
+    if wants_json:
+        return JsonResponse(
+            {
+                "status": "refused",
+                "errors": {name: list(errs) for name, errs in form.errors.items()},
+            },
+            status=400,
+        )
     return render(
         request,
         "assurance/audit_record.html",
@@ -522,7 +656,7 @@ def audit_record(request, pk: int, position: int):
             "position": position,
             "total": total,
             "previous": position - 1 if position > 1 else None,
-            "draft_key": f"caregov-audit-{audit.pk}-record-{record.pk}",
+            "device_audit": _device_audit(audit, form, request.user, position),
             "actions": Action.objects.filter(
                 finding_ref=f"assurance.audit:{audit.pk}:{record.reference}"
             ),
@@ -536,6 +670,8 @@ def audit_check_action(request, pk: int, position: int):
     """Raise an action from this record's failed checks: owner and due date are filled in."""
     audit = _audit(request, pk, "audits.conduct")
     record = get_object_or_404(AuditRecord.objects.filter(audit=audit), position=position)
+    if audit.is_discarded:
+        return redirect(audit)
     failed = [c for c in record.checks.all() if c.answer == "not_met"]
     if not failed:
         messages.info(
@@ -589,27 +725,102 @@ def audit_submit(request, pk: int):
                 "unanswered": audit.records.filter(saved_at__isnull=True).count(),
             },
         )
+    wants_json = _wants_json(request)
+    if wants_json and _queued_by_someone_else(request):
+        return _someone_else_answer(request)
     form = SubmitAuditForm(request.POST)
     if not form.is_valid():
-        messages.error(
-            request, "The submission could not be read. Reload the page and submit again."
-        )
+        text = "The submission could not be read. Reload the page and submit again."
+        if wants_json:
+            return JsonResponse({"status": "refused", "message": text}, status=400)
+        messages.error(request, text)
         return redirect(audit)
     try:
         audit, now = services.audit_submit(
             actor=request.user, audit=audit, submission_key=form.cleaned_data["submission_key"]
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        text = " ".join(error.messages)
+        if wants_json:
+            audit.refresh_from_db()
+            if not audit.is_open:
+                return JsonResponse(
+                    {"status": "closed", "message": text, "url": audit.get_absolute_url()},
+                    status=409,
+                )
+            return JsonResponse({"status": "refused", "message": text}, status=400)
+        messages.error(request, text)
         return redirect(audit)
     if now:
-        messages.success(
-            request,
-            f"Audit submitted for {audit.service.name}, {audit.period_label}. It is now locked.",
-        )
+        text = f"Audit submitted for {audit.service.name}, {audit.period_label}. It is now locked."
+        messages.success(request, text)
     else:
-        messages.info(request, "This audit was already submitted; your repeat changed nothing.")
+        text = "This audit was already submitted; your repeat changed nothing."
+        messages.info(request, text)
+    if wants_json:
+        return JsonResponse(
+            {"status": "submitted", "now": now, "message": text, "url": audit.get_absolute_url()}
+        )
     return redirect(audit)
+
+
+@requires("audits.conduct")
+@require_http_methods(["GET", "POST"])
+def audit_discard(request, pk: int):
+    """Discard an audit its starter no longer wants, once more saying what that means."""
+    audit = _audit(request, pk, "audits.conduct")
+    form = DiscardAuditForm(request.POST or None)
+    may_discard = audit.is_open and audit.started_by_id == request.user.pk
+    if request.method == "POST" and may_discard and form.is_valid():
+        try:
+            audit, _ = services.audit_discard(
+                actor=request.user,
+                audit=audit,
+                reason=form.cleaned_data["reason"],
+                at=timezone.now(),
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"Audit {audit.pk} discarded. It counts in no figures; you can start a new audit "
+                f"of {audit.service.name} for {audit.period_label}.",
+            )
+            return redirect(audit)
+    elif request.method == "POST" and not may_discard:
+        return redirect(audit)
+    return render(
+        request,
+        "assurance/audit_discard.html",
+        {"audit": audit, "form": form, "may_discard": may_discard},
+    )
+
+
+@public
+@require_GET
+def audit_worker(request):
+    """The service worker that keeps the audit pages usable without a connection. Served from
+    the audits' own path so that it looks after those pages and no others."""
+    assets = [static(path) for path in OFFLINE_ASSETS]
+    response = render(
+        request,
+        "assurance/audit_worker.js",
+        {
+            # A new deployment (new asset names) or a new worker starts a fresh cache.
+            "version": hashlib.sha256("\n".join(assets).encode()).hexdigest()[:12],
+            "assets_json": json.dumps(assets),
+            "queue_url": static("js/queue.js"),
+            "static_url": settings.STATIC_URL,
+            "scope": reverse("assurance:audit_list"),
+            "offline_page": render_to_string(
+                "assurance/audit_offline.html", {"scope": reverse("assurance:audit_list")}
+            ),
+        },
+        content_type="text/javascript; charset=utf-8",
+    )
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 @requires("audits.conduct")

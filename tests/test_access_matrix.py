@@ -105,7 +105,13 @@ OBJECTS: dict[str, Callable[..., dict]] = {
     # Data assurance
     **{
         f"assurance:{name}": _record("audit")
-        for name in ("audit_detail", "audit_history", "audit_submit", "audit_correct")
+        for name in (
+            "audit_detail",
+            "audit_history",
+            "audit_submit",
+            "audit_correct",
+            "audit_discard",
+        )
     },
     **{
         f"assurance:{name}": lambda w, r, which: {**_record("audit")(w, r, which), "position": 1}

@@ -26,15 +26,20 @@
   // Move focus to the error summary so screen reader and keyboard users hear what went wrong.
   var summary = document.querySelector("[data-error-summary]");
   if (summary) summary.focus();
-  // Tell people when the connection drops; what they typed stays in the form.
+  // Tell people when the connection drops; what they typed stays on the device. A page with a
+  // bar of its own buttons (the record audit) shows it there, where it does not cover them.
   var banner;
   function offline() {
     if (banner) return;
     banner = document.createElement("div");
     banner.className = "banner--offline";
     banner.setAttribute("role", "status");
-    banner.textContent = "You are offline. What you have typed is kept on this page; send it when the connection is back.";
-    document.body.appendChild(banner);
+    banner.textContent = "You are offline. What you save is kept on this device and will be sent to caregov when the connection is back.";
+    var slot = Array.prototype.filter.call(document.querySelectorAll("[data-offline-slot]"), function (s) {
+      return !s.closest("[hidden]");
+    })[0];
+    if (slot) { banner.classList.add("banner--inline"); slot.insertBefore(banner, slot.firstChild); }
+    else document.body.appendChild(banner);
   }
   function online() { if (banner) { banner.remove(); banner = null; } }
   window.addEventListener("offline", offline);
@@ -124,7 +129,11 @@
     var stored = null;
     try { stored = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { stored = null; }
     var hasErrors = form.querySelector(".field-error");
-    if (stored && stored.t > serverSaved && !hasErrors) {
+    if (stored && hasErrors) {
+      // The server refused what was sent and shows it again: the device keeps it until the
+      // server has accepted it (a reload or a step away loses nothing).
+      save();
+    } else if (stored && stored.t > serverSaved) {
       if (stored.k && form.elements.idempotency_key) form.elements.idempotency_key.value = stored.k;
       fields().forEach(function (el) {
         if (el.type === "checkbox") {

@@ -538,3 +538,197 @@ def test_a_team_leader_cannot_correct_an_audit_at_another_service(world, leader)
     with pytest.raises(PermissionDenied):
         services.audit_correct(actor=leader, audit=audit, reason="x", idempotency_key=uuid.uuid4())
     assert not audit.corrections.exists()
+
+
+# A record saved again from a device's queue ---------------------------------------------------
+
+
+def _saves(record) -> int:
+    return record.history.filter(history_change_reason="assurance.audit.record_saved").count()
+
+
+def test_a_save_sent_again_with_the_same_key_changes_nothing_the_second_time(world, leader):
+    audit = started_audit(leader, world.service_a, OCTOBER, ["R1"])
+    record = audit.records.get()
+    key = uuid.uuid4()
+    answers = all_met() | {"timeliness": ("not_met", "Written next morning")}
+    services.audit_record_save(actor=leader, record=record, answers=answers, save_key=key)
+    record.refresh_from_db()
+    first_saved_at = record.saved_at
+
+    # The device did not hear the answer and sends the same save again: nothing changes.
+    services.audit_record_save(actor=leader, record=record, answers=answers, save_key=key)
+    record.refresh_from_db()
+    assert record.saved_at == first_saved_at
+    assert record.save_key == key
+    assert _saves(record) == 1
+    assert AuditCheck.history.filter(record_id=record.pk).count() == 5
+
+
+def test_a_stale_save_arriving_after_a_newer_one_does_not_undo_it(world, leader):
+    audit = started_audit(leader, world.service_a, OCTOBER, ["R1"])
+    record = audit.records.get()
+    old_key, new_key = uuid.uuid4(), uuid.uuid4()
+    services.audit_record_save(
+        actor=leader,
+        record=record,
+        answers=all_met() | {"timeliness": ("not_met", "Late")},
+        save_key=old_key,
+    )
+    services.audit_record_save(actor=leader, record=record, answers=all_met(), save_key=new_key)
+    # The first save is replayed from a second tab's queue after the correction was made.
+    services.audit_record_save(
+        actor=leader,
+        record=record,
+        answers=all_met() | {"timeliness": ("not_met", "Late")},
+        save_key=old_key,
+    )
+    record.refresh_from_db()
+    assert record.checks.get(measure="timeliness").answer == "met"
+    assert record.save_key == new_key
+    assert _saves(record) == 2
+
+
+def test_a_save_already_accepted_is_accepted_again_after_the_audit_is_submitted(world, leader):
+    audit = started_audit(leader, world.service_a, OCTOBER, ["R1"])
+    record = audit.records.get()
+    key = uuid.uuid4()
+    services.audit_record_save(actor=leader, record=record, answers=all_met(), save_key=key)
+    services.audit_submit(actor=leader, audit=audit, submission_key=uuid.uuid4())
+    # A late replay of the save the audit was submitted with is not an error...
+    services.audit_record_save(actor=leader, record=record, answers=all_met(), save_key=key)
+    # ...but a new save is: the audit is locked.
+    with pytest.raises(ValidationError, match="locked"):
+        services.audit_record_save(
+            actor=leader, record=record, answers=all_met(), save_key=uuid.uuid4()
+        )
+
+
+def test_a_replayed_key_does_not_let_someone_else_change_the_record(world, leader):
+    audit = started_audit(leader, world.service_a, OCTOBER, ["R1"])
+    record = audit.records.get()
+    key = uuid.uuid4()
+    services.audit_record_save(actor=leader, record=record, answers=all_met(), save_key=key)
+    with pytest.raises(PermissionDenied):
+        services.audit_record_save(
+            actor=world.user(Role.COMMISSIONER), record=record, answers=all_met(), save_key=key
+        )
+
+
+# Discarding an audit that is not wanted -------------------------------------------------------
+
+
+def discard(actor, audit, reason="Started for the wrong month"):
+    return services.audit_discard(actor=actor, audit=audit, reason=reason, at=timezone.now())
+
+
+def test_a_team_leader_discards_an_audit_they_started_with_a_reason_kept_in_history(world, leader):
+    audit = started_audit(leader, world.service_a, OCTOBER, ["R1", "R2"])
+    services.audit_record_save(actor=leader, record=audit.records.first(), answers=all_met())
+    moment = timezone.now()
+
+    discarded, now = services.audit_discard(
+        actor=leader, audit=audit, reason="  Started for the wrong month  ", at=moment
+    )
+
+    assert now
+    discarded.refresh_from_db()
+    assert discarded.status == Audit.Status.DISCARDED
+    assert (discarded.discarded_by, discarded.discarded_at) == (leader, moment)
+    assert discarded.discard_reason == "Started for the wrong month"
+    last = discarded.history.first()
+    assert last.history_change_reason == "assurance.audit.discarded"
+    assert last.history_user == leader
+    assert last.discard_reason == "Started for the wrong month"
+    # Nothing is deleted: the answers stay with it, as they were.
+    assert discarded.records.count() == 2
+    assert AuditCheck.objects.filter(record__audit=discarded).count() == 5
+
+
+def test_discarding_twice_changes_nothing_the_second_time(world, leader):
+    audit = started_audit(leader, world.service_a, OCTOBER, ["R1"])
+    discard(leader, audit)
+    again, now = discard(leader, audit, reason="Another reason")
+    assert not now
+    assert again.discard_reason == "Started for the wrong month"
+    reasons = list(audit.history.values_list("history_change_reason", flat=True))
+    assert reasons.count("assurance.audit.discarded") == 1
+
+
+def test_an_audit_is_discarded_only_with_a_reason(world, leader):
+    audit = started_audit(leader, world.service_a, OCTOBER, ["R1"])
+    with pytest.raises(ValidationError) as excinfo:
+        discard(leader, audit, reason="   ")
+    assert excinfo.value.message_dict == {"reason": ["Say why the audit is being discarded."]}
+    audit.refresh_from_db()
+    assert audit.status == Audit.Status.DRAFT
+
+
+def test_a_submitted_audit_cannot_be_discarded(world, leader):
+    audit = submitted_audit(leader, world.service_a, OCTOBER, {"completeness": ["met"]})
+    with pytest.raises(ValidationError, match="A submitted audit cannot be discarded"):
+        discard(leader, audit)
+    audit.refresh_from_db()
+    assert audit.status == Audit.Status.SUBMITTED
+    assert narrative_figure(world.service_a).denominator == 1
+
+
+def test_only_the_person_who_started_an_audit_can_discard_it(world, leader):
+    audit = started_audit(leader, world.service_a, OCTOBER, ["R1"])
+    for someone_else in (
+        world.user(Role.DATA_QUALITY_LEAD),
+        world.user(Role.REGISTERED_MANAGER),
+        world.user(Role.COMMISSIONER),
+    ):
+        with pytest.raises(PermissionDenied):
+            discard(someone_else, audit)
+    audit.refresh_from_db()
+    assert audit.status == Audit.Status.DRAFT
+
+
+def test_a_discarded_audit_cannot_be_answered_or_submitted(world, leader):
+    audit = started_audit(leader, world.service_a, OCTOBER, ["R1"])
+    services.audit_record_save(actor=leader, record=audit.records.get(), answers=all_met())
+    discard(leader, audit)
+    with pytest.raises(ValidationError, match="discarded"):
+        services.audit_record_save(actor=leader, record=audit.records.get(), answers=all_met())
+    with pytest.raises(ValidationError, match="discarded"):
+        services.audit_submit(actor=leader, audit=audit, submission_key=uuid.uuid4())
+    audit.refresh_from_db()
+    assert audit.status == Audit.Status.DISCARDED
+    with pytest.raises(ValidationError):
+        services.audit_correct(actor=leader, audit=audit, reason="x", idempotency_key=uuid.uuid4())
+
+
+def test_the_month_can_be_audited_again_and_only_the_new_audit_counts(world, leader):
+    wrong = started_audit(leader, world.service_a, OCTOBER, ["R1", "R2"])
+    services.audit_record_save(
+        actor=leader,
+        record=wrong.records.get(position=1),
+        answers=all_met() | {"narrative_quality": ("not_met", "Read the wrong record")},
+    )
+    services.audit_record_save(
+        actor=leader, record=wrong.records.get(position=2), answers=all_met()
+    )
+    discard(leader, wrong, reason="Read the wrong records")
+
+    again = submitted_audit(leader, world.service_a, OCTOBER, {"narrative_quality": ["met"] * 3})
+
+    figure = narrative_figure(world.service_a)
+    assert (figure.numerator, figure.denominator) == (3, 3)
+    assert figure.detail["audits"] == [again.pk]
+
+
+def test_a_discarded_correction_leaves_the_original_counting_and_can_be_started_again(
+    world, leader
+):
+    original = submitted_audit(leader, world.service_a, OCTOBER, {"narrative_quality": ["met"]})
+    correction, _ = services.audit_correct(
+        actor=leader, audit=original, reason="a", idempotency_key=uuid.uuid4()
+    )
+    discard(leader, correction, reason="Nothing was wrong after all")
+    assert narrative_figure(world.service_a).detail["audits"] == [original.pk]
+    second, created = services.audit_correct(
+        actor=leader, audit=original, reason="b", idempotency_key=uuid.uuid4()
+    )
+    assert created and second.pk != correction.pk

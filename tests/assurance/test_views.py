@@ -372,3 +372,244 @@ def test_the_submit_page_shows_every_answer_before_the_audit_is_locked(client, w
     assert "R00001" in page and "R00002" in page
     assert page.count(">Met</span>") == 10  # two records, five checks each
     assert "Submit audit" in page
+
+
+# The record screen on a tablet: what it says, and how it answers the device -------------------
+
+JSON = {"HTTP_ACCEPT": "application/json"}
+MEASURES_CHECKED = (
+    "completeness",
+    "timeliness",
+    "outcome_evidence",
+    "review_compliance",
+    "narrative_quality",
+)
+
+
+def _audit_of(client, world, references="R00001\nR00002"):
+    user = _login(client, world, Role.TEAM_LEADER)
+    _start(client, world, uuid.uuid4(), references)
+    return user, Audit.objects.filter(started_by=user).latest("pk")
+
+
+def _met(**extra):
+    return {f"check_{m}": "met" for m in MEASURES_CHECKED} | extra
+
+
+def test_a_field_needed_only_with_a_correction_says_so_instead_of_optional(client, world):
+    _, audit = _audit_of(client, world)
+    page = client.get(reverse("assurance:audit_record", args=[audit.pk, 1])).content.decode()
+    for label in ("Corrected by", "Corrected on"):
+        assert f'{label} <span class="optional">(needed with a correction)</span>' in page
+        assert f'{label} <span class="optional">(optional)</span>' not in page
+    assert (
+        'Whose support need <span class="optional">(needed with training, supervision or '
+        "coaching)</span>" in page
+    )
+    # The date is typed as the hint says, day, month and year: no browser date picker whose
+    # order differs from the hint.
+    assert "For example, 14 10 2026" in page
+    assert 'type="date"' not in page
+    for box in ("Day", "Month", "Year"):
+        assert f">{box}</label>" in page
+
+
+def test_a_correction_without_its_date_is_refused_and_the_date_is_read_from_three_boxes(
+    client, world
+):
+    _, audit = _audit_of(client, world)
+    url = reverse("assurance:audit_record", args=[audit.pk, 1])
+    response = client.post(url, _met(correction_made="Added the visit time", corrected_by="TL"))
+    assert response.status_code == 200
+    assert "Enter the date the correction was made, like 14 10 2026." in response.content.decode()
+    assert response.context["form"]["correction_made"].value() == "Added the visit time"
+
+    impossible = _met(
+        correction_made="Added the visit time",
+        corrected_by="TL",
+        corrected_on_day="31",
+        corrected_on_month="2",
+        corrected_on_year="2026",
+    )
+    page = client.post(url, impossible).content.decode()
+    assert "Enter a real date for the correction, like 14 10 2026." in page
+    assert 'value="31"' in page  # what was typed stays
+
+    client.post(url, impossible | {"corrected_on_day": "14", "corrected_on_month": "10"})
+    record = audit.records.get(position=1)
+    assert str(record.corrected_on) == "2026-10-14"
+
+
+def test_the_error_summary_follows_the_screen_from_the_first_question_down(client, world):
+    _, audit = _audit_of(client, world)
+    data = _met(check_completeness="not_met", correction_made="Fixed", corrected_by="TL")
+    response = client.post(reverse("assurance:audit_record", args=[audit.pk, 1]), data)
+    page = response.content.decode()
+    summary = page[page.index("error-summary__list") :]
+    note = summary.index("Record completeness: say briefly what was wrong.")
+    date = summary.index("Enter the date the correction was made")
+    assert note < date
+    assert 'href="#id_note_completeness"' in summary and 'href="#id_corrected_on_0"' in summary
+
+
+def test_a_save_sent_as_a_form_names_its_key_so_the_device_lets_go_of_its_copy(client, world):
+    _, audit = _audit_of(client, world)
+    key = uuid.uuid4()
+    response = client.post(
+        reverse("assurance:audit_record", args=[audit.pk, 1]), _met(save_key=str(key))
+    )
+    assert response["Location"] == (
+        reverse("assurance:audit_record", args=[audit.pk, 2]) + f"?saved={key}"
+    )
+
+
+def test_the_device_is_told_in_json_whether_caregov_has_the_record(client, world):
+    _, audit = _audit_of(client, world)
+    url = reverse("assurance:audit_record", args=[audit.pk, 1])
+    key = str(uuid.uuid4())
+    accepted = client.post(url, _met(save_key=key), **JSON)
+    assert accepted.status_code == 200
+    assert accepted.json() == {
+        "status": "accepted",
+        "key": key,
+        "position": 1,
+        "next": reverse("assurance:audit_record", args=[audit.pk, 2]),
+    }
+    # The same save again (the device never heard the answer): accepted, changed once.
+    again = client.post(url, _met(save_key=key, check_completeness="not_met"), **JSON)
+    assert again.json()["status"] == "accepted"
+    record = audit.records.get(position=1)
+    assert record.checks.get(measure="completeness").answer == "met"
+    saves = record.history.filter(history_change_reason="assurance.audit.record_saved")
+    assert saves.count() == 1
+
+    refused = client.post(
+        url, _met(save_key=str(uuid.uuid4()), check_completeness="not_met"), **JSON
+    )
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "status": "refused",
+        "errors": {"note_completeness": ["Record completeness: say briefly what was wrong."]},
+    }
+
+
+def test_answers_kept_on_a_shared_tablet_are_not_saved_in_someone_elses_name(client, world):
+    user, audit = _audit_of(client, world)
+    response = client.post(
+        reverse("assurance:audit_record", args=[audit.pk, 1]),
+        _met(save_key=str(uuid.uuid4())),
+        HTTP_X_CAREGOV_QUEUED_BY=str(user.pk + 1000),
+        **JSON,
+    )
+    assert response.status_code == 409
+    assert response.json()["status"] == "other_person"
+    assert not audit.records.get(position=1).checks.exists()
+
+
+def test_a_submission_sent_by_the_device_is_answered_in_json_and_counts_once(client, world):
+    _, audit = _audit_of(client, world)
+    url = reverse("assurance:audit_submit", args=[audit.pk])
+    early = client.post(url, {"submission_key": str(uuid.uuid4())}, **JSON)
+    assert early.status_code == 400
+    assert early.json()["message"] == (
+        "Check every record before submitting: records 1, 2 are not done yet."
+    )
+    _answer_all(client, audit)
+    key = str(uuid.uuid4())
+    first = client.post(url, {"submission_key": key}, **JSON)
+    second = client.post(url, {"submission_key": key}, **JSON)
+    assert (first.json()["status"], first.json()["now"]) == ("submitted", True)
+    assert (second.json()["status"], second.json()["now"]) == ("submitted", False)
+    assert first.json()["message"] == (
+        "Audit submitted for Willow House, October 2026. It is now locked."
+    )
+    assert audit.history.filter(history_change_reason="assurance.audit.submitted").count() == 1
+    other = client.post(url, {"submission_key": str(uuid.uuid4())}, **JSON)
+    assert other.status_code == 409 and other.json()["status"] == "closed"
+
+
+def test_the_record_screen_carries_every_record_of_its_audit_and_only_its_audit(client, world):
+    user, audit = _audit_of(client, world)
+    _start(client, world, uuid.uuid4(), "R00009")
+    client.post(reverse("assurance:audit_record", args=[audit.pk, 1]), _met())
+    response = client.get(reverse("assurance:audit_record", args=[audit.pk, 2]))
+    carried = response.context["device_audit"]
+    assert (carried["id"], carried["user"], carried["total"], carried["position"]) == (
+        audit.pk,
+        user.pk,
+        2,
+        2,
+    )
+    assert [(r["reference"], r["saved"]) for r in carried["records"]] == [
+        ("R00001", True),
+        ("R00002", False),
+    ]
+    assert carried["records"][0]["values"]["check_completeness"] == "met"
+    assert carried["messages"]["note_timeliness"] == "Timeliness: say briefly what was wrong."
+    assert 'id="audit-data"' in response.content.decode()
+
+
+def test_a_team_leader_is_asked_once_more_before_discarding_their_audit(client, world):
+    _, audit = _audit_of(client, world)
+    detail = client.get(reverse("assurance:audit_detail", args=[audit.pk])).content.decode()
+    discard_url = reverse("assurance:audit_discard", args=[audit.pk])
+    assert f'href="{discard_url}"' in detail
+
+    confirm = client.get(discard_url).content.decode()
+    assert "it can no longer be answered or submitted, and its answers count in no figures" in (
+        confirm
+    )
+    assert "you can start a new audit of Willow House for October 2026" in confirm
+
+    no_reason = client.post(discard_url, {"reason": " "})
+    assert "Say why the audit is being discarded." in no_reason.content.decode()
+    audit.refresh_from_db()
+    assert audit.status == Audit.Status.DRAFT
+
+    done = client.post(discard_url, {"reason": "Started for the wrong month"}, follow=True)
+    page = done.content.decode()
+    assert f"Audit {audit.pk} discarded." in page
+    assert "This audit was discarded: Started for the wrong month." in page
+    assert "Submit audit" not in page and f'href="{discard_url}"' not in page
+    audit.refresh_from_db()
+    assert audit.status == Audit.Status.DISCARDED
+    # Its records can no longer be opened for answering.
+    record = client.get(reverse("assurance:audit_record", args=[audit.pk, 1]))
+    assert record["Location"] == reverse("assurance:audit_detail", args=[audit.pk])
+    listed = client.get(reverse("assurance:audit_list") + "?status=discarded").content.decode()
+    assert f"Audit {audit.pk}</a>" in listed
+
+
+def test_only_the_starter_sees_the_discard_button_and_a_submitted_audit_offers_none(client, world):
+    _, audit = _audit_of(client, world)
+    discard_url = reverse("assurance:audit_discard", args=[audit.pk])
+    _login(client, world, Role.REGISTERED_MANAGER)
+    detail = client.get(reverse("assurance:audit_detail", args=[audit.pk])).content.decode()
+    assert f'href="{discard_url}"' not in detail
+    page = client.get(discard_url).content.decode()
+    assert "who started this audit, can discard it" in page
+    client.post(discard_url, {"reason": "Not mine to discard"})
+    audit.refresh_from_db()
+    assert audit.status == Audit.Status.DRAFT
+
+    submitted = submitted_audit(
+        world.user(Role.TEAM_LEADER), world.service_a, month(2026, 10), {"completeness": ["met"]}
+    )
+    _login(client, world, Role.TEAM_LEADER)
+    url = reverse("assurance:audit_discard", args=[submitted.pk])
+    assert "so it cannot be discarded" in client.get(url).content.decode()
+    client.post(url, {"reason": "Try anyway"})
+    submitted.refresh_from_db()
+    assert submitted.status == Audit.Status.SUBMITTED
+
+
+def test_the_service_worker_is_served_by_caregov_for_the_audit_pages_only(client, world):
+    response = client.get(reverse("assurance:audit_worker"))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    assert response["Cache-Control"] == "no-cache"
+    script = response.content.decode()
+    assert 'var SCOPE = "/assurance/audits/"' in script
+    assert "/static/js/queue.js" in script and "/static/css/caregov.css" in script
+    # Nothing from anywhere else.
+    assert "https://" not in script and "http://" not in script
