@@ -77,7 +77,9 @@ def saved_answers(record: AuditRecord) -> dict[str, tuple[str, str]]:
 
 
 def wait_for_the_worker(page):
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    page.wait_for_function(
+        "() => navigator.serviceWorker && navigator.serviceWorker.controller !== null"
+    )
 
 
 @pytest.fixture
