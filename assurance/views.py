@@ -61,7 +61,7 @@ from caregov.history import history_entries
 from caregov.models import Action, Service
 from caregov.services.governance import can_conduct_review
 from caregov.views.governance import form_page, history_page
-from caregov.views.lists import filtered_page
+from caregov.views.lists import csv_response, filtered_page, wants_csv
 
 TREND_MONTHS = 6
 #: What the audit pages need from /static/ to work offline: the service worker keeps a copy.
@@ -297,7 +297,22 @@ def import_list(request):
         queryset=selectors.import_list(user=request.user),
         request=request,
     )
+    if wants_csv(request):
+        return csv_response("ecm-imports.csv", IMPORT_COLUMNS, filterset.qs)
     return render(request, "assurance/import_list.html", filtered_page(request, filterset))
+
+
+IMPORT_COLUMNS = [
+    ("File", lambda i: i.file_name),
+    ("Service", lambda i: i.service.name),
+    ("Month", lambda i: i.period_label),
+    ("Uploaded", lambda i: i.created_at),
+    ("Uploaded by", lambda i: i.uploaded_by),
+    ("Rows read", lambda i: i.rows_read),
+    ("Status", lambda i: i.get_status_display()),
+    ("Problems", lambda i: i.problem_count),
+    ("Finished", lambda i: i.finished_at),
+]
 
 
 @requires("ecm.import")
@@ -400,9 +415,25 @@ def audit_list(request):
     filterset = AuditFilter(
         request.GET, queryset=selectors.audit_list(user=request.user), request=request
     )
+    if wants_csv(request):
+        return csv_response("audits.csv", AUDIT_COLUMNS, filterset.qs)
     context = filtered_page(request, filterset)
     context["can_audit"] = access.has_capability(request.user, "audits.conduct")
     return render(request, "assurance/audit_list.html", context)
+
+
+AUDIT_COLUMNS = [
+    ("Audit", lambda a: a.pk),
+    ("Service", lambda a: a.service.name),
+    ("Month", lambda a: a.period_label),
+    ("Sample", lambda a: a.get_sampling_display()),
+    ("Started by", lambda a: a.started_by),
+    ("Started", lambda a: a.started_at),
+    ("Status", lambda a: a.get_status_display()),
+    ("Submitted by", lambda a: a.submitted_by or ""),
+    ("Submitted", lambda a: a.submitted_at),
+    ("Corrects audit", lambda a: a.corrects_id or ""),
+]
 
 
 @requires("audits.conduct")
