@@ -327,3 +327,43 @@ def red_figures(
         if found:
             red[service.pk] = found
     return red
+
+
+def evidence_received(*, services: list[Service], months: list[Period], after) -> dict:
+    """What the figures for these months were computed from: the audits submitted and ECM
+    exports imported for them, the last of each, and how many arrived after `after` (a quarter's
+    end), so a pack can say its figures include records sent in after the months they cover."""
+    starts = [m.start for m in months]
+    audits = Audit.objects.filter(
+        service__in=services, period_start__in=starts, status=Audit.Status.SUBMITTED
+    ).aggregate(
+        count=Count("pk"),
+        after=Count("pk", filter=Q(submitted_at__gte=after)),
+    )
+    last_audit = (
+        Audit.objects.filter(
+            service__in=services, period_start__in=starts, status=Audit.Status.SUBMITTED
+        )
+        .order_by("-submitted_at")
+        .values_list("submitted_at", flat=True)
+        .first()
+    )
+    imports = EcmImport.objects.filter(
+        service__in=services, period_start__in=starts, status=EcmImport.Status.IMPORTED
+    ).aggregate(count=Count("pk"), after=Count("pk", filter=Q(finished_at__gte=after)))
+    last_import = (
+        EcmImport.objects.filter(
+            service__in=services, period_start__in=starts, status=EcmImport.Status.IMPORTED
+        )
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    return {
+        "audits": audits["count"],
+        "audits_after": audits["after"],
+        "last_audit": last_audit,
+        "imports": imports["count"],
+        "imports_after": imports["after"],
+        "last_import": last_import,
+    }

@@ -11,7 +11,7 @@ are, and what the board must decide; the summary says those three things first.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import plotly.graph_objects as go
 from django.apps import apps
@@ -69,6 +69,7 @@ def assemble(organisation: Organisation, quarter: Period, at: datetime) -> dict:
         "quarter_months": [m.label for m in months[-3:]],
     }
     snapshot["measures"] = _measures(organisation, services, months)
+    snapshot["evidence"] = _evidence(services, months[-3:], quarter)
     snapshot["reliability"] = _reliability(organisation, services, months[-3:])
     snapshot["reliance"] = _reliance(organisation, quarter)
     snapshot["escalations"] = _escalations(organisation, quarter, moment)
@@ -109,11 +110,21 @@ def _measures(organisation, services, months) -> list[dict]:
         rows = []
         for service in services:
             figures = [table.figure(service.pk, m.start, code) for m in quarter]
+            combined = table.combined([service.pk], quarter, code)
             rows.append(
                 {
                     "service": service.name,
                     "months": [_figure(f) for f in figures],
-                    "quarter": _figure(table.combined([service.pk], quarter, code)),
+                    "quarter": _figure(combined),
+                    # Red in any month of the quarter, or over the quarter: never "relied on"
+                    # because the other services carried the organisation's figure.
+                    "red_months": [
+                        m.start.strftime("%b")
+                        for m, f in zip(quarter, figures, strict=True)
+                        if f.rating == Rating.RED
+                    ],
+                    "red": combined.rating == Rating.RED
+                    or any(f.rating == Rating.RED for f in figures),
                 }
             )
         in_force = [table.book.in_force(code, m.start).effective_from for m in months]
@@ -130,12 +141,34 @@ def _measures(organisation, services, months) -> list[dict]:
                 "trend": trend,
                 "quarter": _figure(table.combined(ids, quarter, code)),
                 "services": rows,
+                "red_at": [
+                    {
+                        "service": row["service"],
+                        "months": row["red_months"],
+                        "quarter": row["quarter"]["value"],
+                    }
+                    for row in rows
+                    if row["red"]
+                ],
                 "ratings": dict(
                     Counter(row["quarter"]["rating"] or "none" for row in rows).most_common()
                 ),
             }
         )
     return measures
+
+
+def _evidence(services, quarter_months, quarter) -> dict:
+    """What the quarter's figures were computed from, and how much of it arrived after the
+    quarter ended (a September audit submitted on 2 October counts in September's figure)."""
+    received = assurance.evidence_received(
+        services=services, months=quarter_months, after=quarter.ends_at
+    )
+    return {
+        **received,
+        "last_audit": _day(received["last_audit"]),
+        "last_import": _day(received["last_import"]),
+    }
 
 
 def _reliability(organisation, services, quarter_months) -> dict:
@@ -202,6 +235,19 @@ def _kind_name(code: str) -> str:
     return kind.name if kind else code
 
 
+def _as_they_stood(rows: list[Escalation], end: datetime) -> dict[int, object]:
+    """Each escalation as its history recorded it just before `end`: its severity, holder and
+    status then, not today's. A row written straight into the table (no history before `end`)
+    stands as first recorded."""
+    stood: dict[int, object] = {}
+    for record in Escalation.history.filter(id__in=[e.pk for e in rows]).order_by(
+        "id", "history_date", "history_id"
+    ):
+        if record.history_date < end or record.id not in stood:
+            stood[record.id] = record
+    return stood
+
+
 def _escalations(organisation, quarter, moment) -> dict:
     start, end = quarter.starts_at, min(quarter.ends_at, moment)
     rows = list(
@@ -209,30 +255,55 @@ def _escalations(organisation, quarter, moment) -> dict:
         .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=start))
         .select_related("service")
     )
+    stood = _as_they_stood(rows, end)
     opened = [e for e in rows if e.raised_at >= start]
     resolved = [e for e in rows if e.resolved_at and start <= e.resolved_at < end]
     open_at_end = [e for e in rows if not e.resolved_at or e.resolved_at >= end]
-    by_trigger = defaultdict(lambda: {"opened": 0, "resolved": 0, "open_at_end": 0})
-    for name, group in (("opened", opened), ("resolved", resolved), ("open_at_end", open_at_end)):
+    open_at_start = [e for e in rows if e.raised_at < start]
+    by_trigger = defaultdict(
+        lambda: {"open_at_start": 0, "opened": 0, "resolved": 0, "open_at_end": 0, "high": 0}
+    )
+    for name, group in (
+        ("open_at_start", open_at_start),
+        ("opened", opened),
+        ("resolved", resolved),
+        ("open_at_end", open_at_end),
+    ):
         for e in group:
             by_trigger[_trigger_name(e.trigger)][name] += 1
-    # Listed: what the board still has to watch. Those opened and resolved within the quarter
-    # are counted by trigger above the list.
-    listed = sorted(open_at_end, key=lambda e: (SEVERITY_ORDER.get(e.severity, 3), e.raised_at))
+    for e in open_at_end:
+        if stood[e.pk].severity == Escalation.Severity.HIGH:
+            by_trigger[_trigger_name(e.trigger)]["high"] += 1
+
+    def severity(e):
+        return SEVERITY_ORDER.get(stood[e.pk].severity, 3)
+
+    # Listed: what the board still has to watch, most severe first, then the longest open.
+    # Those opened and resolved within the quarter are counted by trigger above the list.
+    listed = sorted(open_at_end, key=lambda e: (severity(e), e.raised_at))
+    by_code = Counter(e.trigger for e in open_at_end)
     return {
+        "open_at_start": len(open_at_start),
         "opened": len(opened),
         "resolved": len(resolved),
         "open_at_end": len(open_at_end),
-        "high_open_at_end": sum(1 for e in open_at_end if e.severity == "high"),
+        "high_open_at_end": sum(
+            1 for e in open_at_end if stood[e.pk].severity == Escalation.Severity.HIGH
+        ),
+        "open_by_code": dict(sorted(by_code.items())),
         "by_trigger": [{"trigger": k, **v} for k, v in sorted(by_trigger.items())],
         "list": [
             {
                 "title": e.title,
                 "trigger": _trigger_name(e.trigger),
                 "scope": e.service.name if e.service_id else "Whole organisation",
-                "severity": e.get_severity_display(),
+                "severity": stood[e.pk].get_severity_display(),
                 "raised": _day(e.raised_at),
-                "escalated_to": e.get_escalated_to_display(),
+                "days_open": (
+                    timezone.localdate(end - timedelta(microseconds=1))
+                    - timezone.localdate(e.raised_at)
+                ).days,
+                "escalated_to": stood[e.pk].get_escalated_to_display(),
             }
             for e in listed[:LIST_LIMIT]
         ],
@@ -283,6 +354,7 @@ def _actions(organisation, quarter, moment) -> dict:
             "days_overdue": (last_day - a.due_on).days,
         }
 
+    measured = _measured_effects(organisation, checked)
     return {
         "raised": len(raised),
         "completed": len(completed),
@@ -296,6 +368,7 @@ def _actions(organisation, quarter, moment) -> dict:
                 "completed": _day(a.completed_at),
                 "effect": a.get_effectiveness_display(),
                 "note": a.effectiveness_note,
+                "measured": measured.get(a.pk, ""),
             }
             for a in sorted(checked, key=lambda a: (a.effectiveness, a.effectiveness_checked_at))[
                 :LIST_LIMIT
@@ -306,33 +379,91 @@ def _actions(organisation, quarter, moment) -> dict:
     }
 
 
-def _reviews(organisation, quarter, moment) -> dict:
-    """Review cycles due for sign-off in the quarter: on time, late, or still overdue at its end."""
-    end = min(quarter.ends_at, moment)
-    last_day = timezone.localtime(end).date() if end < quarter.ends_at else quarter.end
-    cycles = list(
-        ReviewCycle.objects.filter(
-            organisation=organisation, due_on__gte=quarter.start, due_on__lte=last_day
-        ).select_related("service")
+def _measured_effects(organisation, checked: list[Action]) -> dict[int, str]:
+    """For each checked action aimed at a measure at a service: that measure there in the month
+    before the action was done and in the last full month before its check, as recorded, so
+    "Did it work?" shows the figures the check rests on."""
+    wanted = [a for a in checked if a.measure in MEASURES and a.service_id]
+    if not wanted:
+        return {}
+    pairs = {}
+    for a in wanted:
+        done = period_containing(Cadence.MONTHLY, timezone.localdate(a.completed_at))
+        after = period_containing(
+            Cadence.MONTHLY, timezone.localdate(a.effectiveness_checked_at)
+        ).previous()
+        pairs[a.pk] = (done.previous(), after if after.start > done.start else done)
+    first = min(m.start for pair in pairs.values() for m in pair)
+    last = max((m for pair in pairs.values() for m in pair), key=lambda m: m.start)
+    span = assurance.months_back(
+        last, (last.start.year - first.year) * 12 + last.start.month - first.month + 1
     )
-    by_kind = defaultdict(lambda: {"due": 0, "on_time": 0, "late": 0, "overdue": 0})
+    table = assurance.FigureTable(organisation, list({a.service for a in wanted}), span)
+    measured = {}
+    for a in wanted:
+        before, after = pairs[a.pk]
+        was = table.figure(a.service_id, before.start, a.measure)
+        now = table.figure(a.service_id, after.start, a.measure)
+        if was.value is None or now.value is None:
+            continue
+        measured[a.pk] = (
+            f"{MEASURES[a.measure].name}: {was.value}% in {before.start:%b %Y}, "
+            f"{now.value}% in {after.start:%b %Y}"
+        )
+    return measured
+
+
+def _reviews(organisation, quarter, moment) -> dict:
+    """Review cycles due for sign-off in the quarter, each counted once: signed off on time, late,
+    or not signed off at its end; and, apart, cycles due before the quarter that were still not
+    signed off at its end, whatever their age (the board decides on those too)."""
+    end = min(quarter.ends_at, moment)
+    # The first day on which a cycle due the day before is overdue: for a quarter that has
+    # ended, the day after its last, so a cycle due on the last day is overdue at its end.
+    end_day = timezone.localdate(end) if end < quarter.ends_at else quarter.end + timedelta(1)
+    last_day = min(quarter.end, end_day)
+
+    def signed_by_end(cycle):
+        return cycle.signed_off_at is not None and cycle.signed_off_at < end
+
+    cycles = list(
+        ReviewCycle.objects.filter(organisation=organisation, due_on__lte=last_day)
+        .filter(
+            Q(due_on__gte=quarter.start) | Q(signed_off_at__isnull=True) | Q(signed_off_at__gte=end)
+        )
+        .select_related("service")
+    )
+    by_kind = defaultdict(
+        lambda: {"due": 0, "on_time": 0, "late": 0, "not_signed_off": 0, "earlier_overdue": 0}
+    )
     overdue = []
     for cycle in cycles:
         counts = by_kind[_kind_name(cycle.kind)]
+        if cycle.due_on < quarter.start:
+            if not signed_by_end(cycle):
+                counts["earlier_overdue"] += 1
+                overdue.append(cycle)
+            continue
         counts["due"] += 1
-        signed = cycle.signed_off_at if cycle.signed_off_at and cycle.signed_off_at < end else None
-        if signed and timezone.localdate(signed) <= cycle.due_on:
+        if signed_by_end(cycle) and timezone.localdate(cycle.signed_off_at) <= cycle.due_on:
             counts["on_time"] += 1
-        elif signed:
+        elif signed_by_end(cycle):
             counts["late"] += 1
-        elif cycle.due_on < last_day:
-            counts["overdue"] += 1
-            overdue.append(cycle)
+        else:
+            counts["not_signed_off"] += 1
+            if cycle.due_on < end_day:
+                overdue.append(cycle)
     overdue.sort(key=lambda c: c.due_on)
-    totals = {k: sum(v[k] for v in by_kind.values()) for k in ("due", "on_time", "late", "overdue")}
+    keys = ("due", "on_time", "late", "not_signed_off", "earlier_overdue")
+    totals = {k: sum(v[k] for v in by_kind.values()) for k in keys}
     return {
         **totals,
-        "by_kind": [{"kind": k, **v} for k, v in sorted(by_kind.items())],
+        # Overdue at the end: due in the quarter and not signed off, or due before it and
+        # still not signed off.
+        "overdue": len(overdue),
+        "by_kind": [
+            {"kind": k, **v} for k, v in sorted(by_kind.items()) if v["due"] or v["earlier_overdue"]
+        ],
         "overdue_list": [
             {
                 "kind": _kind_name(c.kind),
@@ -382,18 +513,27 @@ def _workflows(organisation, services, quarter, moment) -> dict:
 # The summary ----------------------------------------------------------------------------------
 
 
+#: Escalations the summary names by what raised them, with the decision it asks of the board.
+SAFE_CARE_TRIGGER = "workflows.unsafe_digital_process"
+REVIEW_OVERDUE_TRIGGER = "caregov.review_overdue"
+
+
 def _summary(s: dict) -> dict:
-    """What leaders can rely on, what is at risk, and what the board is asked to decide."""
+    """What leaders can rely on, what is at risk, and what the board is asked to decide.
+
+    Every count here is read from the detail sections of the same snapshot, never counted a
+    second way: the escalations, actions and reviews open at the quarter's end whatever their
+    age, and a measure red at any service in any month of the quarter is a risk, not something
+    to rely on because the other services carried the organisation's figure."""
     rely, risk, decide = [], [], []
     quarter = s["quarter"]["label"]
     for m in s["measures"]:
         q = m["quarter"]
-        if q["rating"] == Rating.GREEN:
+        red_at = m.get("red_at", [])
+        if q["rating"] == Rating.GREEN and not red_at:
             rely.append(f"{m['name']} across the services: {q['words']}.")
-        elif q["rating"] in (Rating.AMBER, Rating.RED):
-            reds = [r["service"] for r in m["services"] if r["quarter"]["rating"] == Rating.RED]
-            where = f"; red at {_names(reds)}" if reds else ""
-            risk.append(f"{m['name']} across the services: {q['words']}{where}.")
+        elif q["rating"] in (Rating.GREEN, Rating.AMBER, Rating.RED):
+            risk.append(f"{m['name']} across the services: {q['words']}{_red_at(red_at)}.")
     unreliable = [
         r["service"]
         for r in s["reliability"]["services"]
@@ -433,23 +573,56 @@ def _summary(s: dict) -> dict:
         )
     r = s["reviews"]
     if r["overdue"]:
+        earlier = (
+            f", {r['earlier_overdue']} of them due before the quarter began"
+            if r.get("earlier_overdue")
+            else ""
+        )
         risk.append(
-            f"{_count(r['overdue'], 'review cycle')} overdue for sign-off at the quarter's end."
+            f"{_count(r['overdue'], 'review cycle')} overdue for sign-off at the quarter's "
+            f"end{earlier}."
         )
         decide.append(
             f"Agree how the {_count(r['overdue'], 'overdue review cycle', verb=False)} will be "
             "signed off."
         )
-    if r["due"] and not r["overdue"]:
-        rely.append(f"All {r['due']} review cycles due in the quarter were signed off.")
-    w = s["workflows"]
-    if w and w["totals"]["open_high_risk"]:
-        risk.append(
-            f"{_count(w['totals']['open_high_risk'], 'high-risk or safe-care workflow gap')} "
-            "still open."
+    elif r["due"] and not r["not_signed_off"]:
+        many = r["due"] > 1
+        rely.append(
+            f"{'All ' if many else 'The '}{_count(r['due'], 'review cycle', verb=False)} due in "
+            f"the quarter {'were' if many else 'was'} signed off"
+            + (f", {r['late']} of them late." if r["late"] else " on time.")
         )
-        decide.append("Agree the response to the open high-risk workflow gaps.")
+    safe_care = e.get("open_by_code", {}).get(SAFE_CARE_TRIGGER, 0)
+    w = s["workflows"]
+    gaps = w["totals"]["open_high_risk"] if w else 0
+    if safe_care or gaps:
+        parts = []
+        if safe_care:
+            parts.append(
+                f"{_count(safe_care, 'escalation', verb=False)} that a digital process was not "
+                f"supporting safe care {'was' if safe_care == 1 else 'were'} open"
+            )
+        if gaps:
+            parts.append(f"{_count(gaps, 'high-risk or safe-care workflow gap')} still open")
+        risk.append(f"At the quarter's end, {' and '.join(parts)}.")
+        decide.append(
+            "Agree the response to the digital processes not supporting safe care."
+            if safe_care
+            else "Agree the response to the open high-risk workflow gaps."
+        )
     return {"rely": rely, "risk": risk, "decide": decide}
+
+
+def _red_at(red_at: list[dict]) -> str:
+    """ "; red at Riverside Home Care (Jul, Aug, Sep)" for the services red in the quarter."""
+    if not red_at:
+        return ""
+    named = [
+        f"{r['service']} ({', '.join(r['months'])})" if r["months"] else r["service"]
+        for r in red_at
+    ]
+    return f"; red at {_names(named)}"
 
 
 def _count(n: int, noun: str, *, verb: bool = True) -> str:

@@ -222,10 +222,18 @@ def pack_context(pack: Pack, kind: PackKind, charts: dict[str, str]) -> dict:
             else ""
         ),
         "snapshot_sha256": pack.snapshot_sha256,
+        "snapshot_taken": _snapshot_taken(pack),
         "footer_note": "Official: sensitive",
         "snapshot": pack.snapshot,
         "charts": charts,
     }
+
+
+def _snapshot_taken(pack: Pack) -> str:
+    """When the figures were frozen: by this build, or by the build it was rebuilt from."""
+    frozen_by = pack.source if pack.source_id else pack
+    moment = frozen_by.started_at or pack.started_at
+    return f"{timezone.localtime(moment):%-d %b %Y at %H:%M}" if moment else ""
 
 
 def packs_root() -> Path:

@@ -38,3 +38,22 @@ def chart_for(charts: dict, name: str) -> str:
 @register.filter
 def at_index(rows: list, index: int):
     return rows[index]
+
+
+@register.filter
+def count(n: int, nouns: str) -> str:
+    """3|count:"escalation" as '3 escalations'; 1|count:"gap is,gaps are" as '1 gap is'."""
+    singular, _, plural = nouns.partition(",")
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+@register.filter
+def were(n: int) -> str:
+    """'was' for one, 'were' for any other number."""
+    return "was" if n == 1 else "were"
+
+
+@register.filter
+def get(mapping: dict | None, key: str):
+    """A value of a snapshot's mapping by its key (a code with dots in it), or None."""
+    return (mapping or {}).get(key)

@@ -81,7 +81,12 @@ def test_the_pdf_leads_with_the_summary_and_shows_the_quarters_figures(
     cover = words(pages[0])
     assert "Oakfield Care Group Board assurance pack" in cover
     assert f"{quarter.label} Prepared for The board" in cover
-    assert f"Figures as at {quarter.end:%-d %b %Y}" in cover
+    assert f"Covers {quarter.start:%-d %b %Y} to {quarter.end:%-d %b %Y}" in cover
+    assert (
+        f"Escalations, actions and reviews As they stood at the end of {quarter.end:%-d %b %Y}"
+        in (cover)
+    )
+    assert "Snapshot taken" in cover
     assert f"Page 1 of {len(pages)}" in cover
 
     (summary,) = [words(p) for p in pages if "What leaders can rely on" in p]
@@ -90,8 +95,9 @@ def test_the_pdf_leads_with_the_summary_and_shows_the_quarters_figures(
         summary, "What leaders can rely on", "What is at risk"
     )
     at_risk = between(summary, "What is at risk", "What the board is asked to decide")
-    assert "Timeliness across the services: Amber: 75.0%, target 90%; red at Beech Court." in (
-        at_risk
+    assert (
+        "Timeliness across the services: Amber: 75.0%, target 90%; red at Beech Court (Jul, Aug, Sep)."
+        in (at_risk)
     )
     assert "high-severity escalation" in at_risk
     assert (
