@@ -135,6 +135,11 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
         }
     ),
     "packs.build": frozenset({R.SENIOR_LEADER, R.OPERATIONS_DIRECTOR, R.QUALITY_LEAD}),
+    # A board member can ask for a quarter's pack that has not been built (built from the
+    # records as they stood at that quarter's end); rebuilding and retrying stay the builders'.
+    "packs.request": frozenset(
+        {R.SENIOR_LEADER, R.OPERATIONS_DIRECTOR, R.QUALITY_LEAD, R.BOARD_MEMBER}
+    ),
 }
 
 PUBLIC = "public"

@@ -92,7 +92,7 @@ def _figure(figure) -> dict:
         "value": str(figure.value) if figure.value is not None else None,
         "rating": figure.rating,
         "words": figure.words,
-        "counted": f"{figure.numerator} of {figure.denominator}" if figure.denominator else "",
+        "counted": f"{figure.numerator:,} of {figure.denominator:,}" if figure.denominator else "",
     }
 
 

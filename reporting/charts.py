@@ -131,6 +131,12 @@ def _presentation_attributes(svg: str) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
+#: The plotting area's height in a trend chart (320 px less the top and bottom margins), and the
+#: height of a two-line threshold label, for keeping labels apart.
+PLOT_HEIGHT = 320 - 56 - 48
+LABEL_HEIGHT = 26
+
+
 def measure_trend(
     title: str,
     months: Sequence[str],
@@ -160,24 +166,40 @@ def measure_trend(
             hovertemplate=f"%{{x}}: %{{y}}{unit}<extra></extra>",
         )
     )
-    # Dash patterns and words tell the thresholds apart on a black-and-white print.
-    for threshold, word, colour, dash in (
-        (green_from, "Green", GREEN, "dash"),
-        (amber_from, "Amber", AMBER, "dot"),
-    ):
-        fig.add_hline(
-            y=threshold,
-            line={"color": colour, "width": 1.5, "dash": dash},
-            opacity=1,  # simple_white draws shapes at 0.3: too faint on paper
-            annotation_text=f"{word}: {threshold:g}{unit} and above",
-            annotation_position="top left",
-            annotation_font={"color": INK, "size": 11},
-        )
     known = [v for v in values if v is not None]
     top = max([100 if unit == "%" else green_from, *known])
     # Start the axis a step below the lowest figure or threshold, so that months close to the
     # target can be told apart rather than drawn as one flat line along the top.
     bottom = max(0, (min([amber_from, *known]) // 10) * 10 - 10)
+    ceiling = top + (top - bottom) * 0.05
+    # The threshold words sit in the right margin, level with their lines, so they never sit on
+    # the data line; two thresholds close together are nudged apart to stay readable.
+    gap_px = (green_from - amber_from) / ((ceiling - bottom) or 1) * PLOT_HEIGHT
+    nudge = max(0.0, (LABEL_HEIGHT - gap_px) / 2)
+    # Dash patterns and words tell the thresholds apart on a black-and-white print.
+    for threshold, word, colour, dash, shift in (
+        (green_from, "Green", GREEN, "dash", nudge),
+        (amber_from, "Amber", AMBER, "dot", -nudge),
+    ):
+        fig.add_hline(
+            y=threshold,
+            line={"color": colour, "width": 1.5, "dash": dash},
+            opacity=1,  # simple_white draws shapes at 0.3: too faint on paper
+        )
+        fig.add_annotation(
+            text=f"{word}: {threshold:g}{unit}<br>and above",
+            xref="paper",
+            x=1,
+            xanchor="left",
+            xshift=6,
+            yref="y",
+            y=threshold,
+            yanchor="middle",
+            yshift=shift,
+            showarrow=False,
+            align="left",
+            font={"color": INK, "size": 10},
+        )
     fig.update_layout(
         # Plotly reads a subset of HTML in titles: escape so a service name stays text.
         title={"text": html.escape(title), "x": 0, "xanchor": "left"},
@@ -185,9 +207,9 @@ def measure_trend(
         font={"family": FONT_FAMILY, "size": 12, "color": INK},
         width=680,
         height=320,
-        margin={"l": 56, "r": 16, "t": 56, "b": 48},
+        margin={"l": 56, "r": 104, "t": 56, "b": 48},
         showlegend=False,
-        yaxis={"range": [bottom, top + (top - bottom) * 0.05], "ticksuffix": unit, "title": None},
+        yaxis={"range": [bottom, ceiling], "ticksuffix": unit, "title": None},
         xaxis={"type": "category", "title": None},
     )
     return fig

@@ -49,6 +49,7 @@ def pack_list(request):
             }
         )
     can_build = access.has_organisation_capability(request.user, "packs.build")
+    can_request = access.has_organisation_capability(request.user, "packs.request")
     return render(
         request,
         "reporting/pack_list.html",
@@ -56,6 +57,7 @@ def pack_list(request):
             "organisation": organisation,
             "rows": rows,
             "can_build": can_build,
+            "can_request": can_request,
         },
     )
 
@@ -69,9 +71,9 @@ def _quarters() -> list:
     return quarters
 
 
-@requires("packs.build")
+@requires("packs.request")
 def pack_build(request):
-    organisation = access.own_organisation_where(request, "packs.build")
+    organisation = access.own_organisation_where(request, "packs.request")
     quarters = _quarters()
     if request.method != "POST":
         wanted = request.GET.get("quarter")
@@ -81,6 +83,19 @@ def pack_build(request):
     if not form.is_valid():
         return _build_page(request, form)
     period = parse_quarter(form.cleaned_data["quarter"])
+    built = (
+        selectors.pack_list(user=request.user)
+        .filter(kind="board", period_start=period.start, status=Pack.Status.BUILT)
+        .first()
+    )
+    if built and not access.has_organisation_capability(request.user, "packs.build"):
+        # Those who may only ask for a pack ask for one that is missing; a second build of a
+        # quarter is the builders' call.
+        form.add_error(
+            "quarter",
+            f"The board pack for {period.label} is already built: download it from Board packs.",
+        )
+        return _build_page(request, form)
     try:
         pack, created = services.pack_request(
             actor=request.user, organisation=organisation, kind="board", period=period
@@ -94,17 +109,19 @@ def pack_build(request):
 
 
 def _build_page(request, form):
+    builder = access.has_organisation_capability(request.user, "packs.build")
     return render(
         request,
         "caregov/simple_form.html",
         {
-            "heading": "Build a board pack",
+            "heading": "Build a board pack" if builder else "Ask for a board pack",
             "lead": "The pack freezes the quarter's figures as they stood at its end, then lays "
-            "them out as a PDF. It takes under a minute; you can follow its progress and leave "
-            "the page. A pack for the quarter still running shows the figures so far.",
+            "them out as a PDF: a past quarter's pack shows escalations, actions and reviews as "
+            "they stood on its last day. It takes under a minute; you can follow its progress "
+            "and leave the page. A pack for the quarter still running shows the figures so far.",
             "back_url": reverse("reporting:pack_list"),
             "form": form,
-            "button": "Build the pack",
+            "button": "Build the pack" if builder else "Ask for the pack",
         },
     )
 

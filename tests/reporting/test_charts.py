@@ -26,7 +26,18 @@ def test_trend_marks_thresholds_with_line_patterns_and_words():
     dashes = {shape.y0: shape.line.dash for shape in fig.layout.shapes}
     assert dashes == {90: "dash", 75: "dot"}
     words = {annotation.text for annotation in fig.layout.annotations}
-    assert words == {"Green: 90% and above", "Amber: 75% and above"}
+    assert words == {"Green: 90%<br>and above", "Amber: 75%<br>and above"}
+    # The words sit in the right margin, level with their lines, never on the data line.
+    for annotation in fig.layout.annotations:
+        assert (annotation.xref, annotation.x, annotation.xanchor) == ("paper", 1, "left")
+        assert annotation.y in (90, 75)
+
+
+def test_threshold_words_close_together_are_moved_apart():
+    fig = measure_trend("Close thresholds", MONTHS, [0, 50, 100, 100], 90, 88)
+
+    green, amber = fig.layout.annotations
+    assert green.yshift > 0 > amber.yshift
 
 
 def test_trend_title_is_shown_as_typed_not_as_markup():
@@ -98,7 +109,7 @@ def test_chart_in_a_pack_keeps_its_text_selectable_and_logs_nothing(exporter, ca
     text = "\n".join(pdf_pages(pdf))
 
     assert "Care notes written on time at Willow House" in text
-    assert "Green: 90% and above" in text
+    assert "Green: 90%" in text
     assert [r for r in caplog.records if r.name.startswith("weasyprint")] == []
 
 
