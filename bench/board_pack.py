@@ -814,7 +814,7 @@ def child_build(organisation_id: int, quarter_key: str) -> None:
 
     from caregov.cadence import parse_quarter
     from caregov.models import Organisation
-    from reporting import pdf, services
+    from reporting import board, pdf, services
     from reporting.models import Pack
 
     organisation = Organisation.objects.get(pk=organisation_id)
@@ -883,6 +883,10 @@ def child_build(organisation_id: int, quarter_key: str) -> None:
                 "pdf_bytes": pack.size_bytes,
                 "pdf_path": str(path) if path else None,
                 "snapshot_bytes": len(json.dumps(pack.snapshot or {})),
+                # Where the summary says what the detail does not (empty: they agree).
+                "summary_disagreements": board.disagreements(pack.snapshot)
+                if pack.snapshot
+                else ["no snapshot"],
                 "charts": len(pack.snapshot["measures"]) if pack.snapshot else 0,
                 "started_at": started_at,
                 "ended_at": ended_at,
@@ -1094,6 +1098,7 @@ def figures_of(child: dict, sampler: TreeSampler) -> dict:
         "pdf_bytes": child["pdf_bytes"],
         "pdf_path": child["pdf_path"],
         "snapshot_json_bytes": child["snapshot_bytes"],
+        "summary_disagreements": child["summary_disagreements"],
         "charts": child["charts"],
         "queries": child["queries"],
         "query_seconds": round(child["query_seconds"], 3),

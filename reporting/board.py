@@ -10,6 +10,7 @@ are, and what the board must decide; the summary says those three things first.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
@@ -623,6 +624,77 @@ def _red_at(red_at: list[dict]) -> str:
         for r in red_at
     ]
     return f"; red at {_names(named)}"
+
+
+def disagreements(s: dict) -> list[str]:
+    """Where a snapshot's summary says something its detail does not, or a total is not the sum
+    of its parts: empty for a pack the board can trust. Tests and the pack benchmark read it."""
+    found: list[str] = []
+
+    def check(ok: bool, what: str) -> None:
+        if not ok:
+            found.append(what)
+
+    def stated(pattern: str) -> int:
+        hits = [m for line in s["summary"]["risk"] if (m := re.search(pattern, line))]
+        check(len(hits) <= 1, f"more than one summary line matches {pattern!r}")
+        return int(hits[0].group(1)) if hits else 0
+
+    for m in s["measures"]:
+        red = [row["service"] for row in m["services"] if row["red"]]
+        risk = [x for x in s["summary"]["risk"] if x.startswith(f"{m['name']} across")]
+        relied = [x for x in s["summary"]["rely"] if x.startswith(f"{m['name']} across")]
+        check(not (red and relied), f"{m['name']} is relied on but red at {red}")
+        check(
+            not red or (risk and all(name in risk[0] for name in red[:4])),
+            f"{m['name']} is red at {red} but not named under what is at risk",
+        )
+        check(sum(m["ratings"].values()) == len(m["services"]), f"{m['name']}: ratings")
+    e, r = s["escalations"], s["reviews"]
+    check(
+        stated(r"^(\d+) high-severity escalations? (?:was|were) open") == e["high_open_at_end"],
+        "high-severity escalations: summary and detail differ",
+    )
+    for row in [*e["by_trigger"], e]:
+        check(
+            row["open_at_start"] + row["opened"] - row["resolved"] == row["open_at_end"],
+            f"escalations {row.get('trigger', 'in all')}: start + opened - resolved != end",
+        )
+    for key in ("open_at_start", "opened", "resolved", "open_at_end"):
+        check(sum(row[key] for row in e["by_trigger"]) == e[key], f"escalations: {key} total")
+    check(sum(row["high"] for row in e["by_trigger"]) == e["high_open_at_end"], "high total")
+    check(len(e["list"]) + e["not_listed"] == e["open_at_end"], "escalations listed")
+    safe_care = e.get("open_by_code", {}).get(SAFE_CARE_TRIGGER, 0)
+    check(
+        stated(r"(\d+) escalations? that a digital process") == safe_care,
+        "safe-care escalations: summary and detail differ",
+    )
+    for row in [*r["by_kind"], r]:
+        check(
+            row["on_time"] + row["late"] + row["not_signed_off"] == row["due"],
+            f"reviews {row.get('kind', 'in all')}: on time + late + not signed off != due",
+        )
+    for key in ("due", "on_time", "late", "not_signed_off", "earlier_overdue"):
+        check(sum(row[key] for row in r["by_kind"]) == r[key], f"reviews: {key} total")
+    check(len(r["overdue_list"]) + r["not_listed"] == r["overdue"], "reviews listed")
+    check(
+        stated(r"^(\d+) review cycles? (?:was|were) overdue") == r["overdue"],
+        "overdue reviews: summary and detail differ",
+    )
+    if s["complete"]:
+        check(
+            r["overdue"] == r["not_signed_off"] + r["earlier_overdue"],
+            "overdue reviews: not the quarter's unsigned and the earlier ones",
+        )
+    w = s["workflows"]
+    if w:
+        for key, total in w["totals"].items():
+            check(sum(row[key] for row in w["services"]) == total, f"workflows: {key} total")
+        check(
+            stated(r"(\d+) high-risk or safe-care workflow gaps?") == w["totals"]["open_high_risk"],
+            "open high-risk gaps: summary and detail differ",
+        )
+    return found
 
 
 def _count(n: int, noun: str, *, verb: bool = True) -> str:
