@@ -48,6 +48,25 @@ ACTION_TITLES = [
     "Supervision for staff with repeated late entries",
     "Update the care plan review reminder in the ECM",
 ]
+#: The measure each action is meant to move, so its effect check can be read against it
+#: (the supplier's fix has none of its own).
+ACTION_MEASURES = {
+    "Refresher session on recording outcomes in daily notes": "outcome_evidence",
+    "Targeted audit of night-shift daily notes": "narrative_quality",
+    "Agree one place to record fluid intake and remove the duplicate chart": "completeness",
+    "Supervision for staff with repeated late entries": "timeliness",
+    "Update the care plan review reminder in the ECM": "review_compliance",
+}
+
+
+def _effect_note(action: Action, day: date, improved: bool) -> str:
+    """What the person checking wrote, naming the months they compared."""
+    done = action.completed_at.date()
+    before = (done.replace(day=1) - timedelta(days=1)).strftime("%B")
+    after = (day.replace(day=1) - timedelta(days=1)).strftime("%B")
+    if improved:
+        return f"{after}'s audit against {before}'s: the change is showing in the records."
+    return f"{after}'s audit showed the same gaps as {before}'s: needs a different approach."
 
 
 def _at(day: date, hour: int = 10) -> datetime:
@@ -130,11 +149,13 @@ class _Replay:
             actor = owner_for(self.organisation, None, Body.SENIOR_LEADERSHIP_TEAM)
         owner = actor
         due = day + timedelta(days=self.rng.randint(14, 35))
+        title = self.rng.choice(ACTION_TITLES)
         action = gov.action_raise(
             actor=actor,
-            title=self.rng.choice(ACTION_TITLES),
+            title=title,
             owner=owner,
             due_on=due,
+            measure=ACTION_MEASURES.get(title, "") if getattr(record, "service_id", None) else "",
             created_at=_at(day, 16),
             **source,
         )
@@ -168,9 +189,7 @@ class _Replay:
             action=action,
             at=_at(day, 12),
             result=Action.Effect.IMPROVED if improved else Action.Effect.NOT_IMPROVED,
-            note="Compared the following month's audit with the month before."
-            if improved
-            else "The following month's audit showed the same gaps: needs a different approach.",
+            note=_effect_note(action, day, improved),
         )
 
     # Escalations -------------------------------------------------------------------------------

@@ -238,15 +238,15 @@ def _kind_name(code: str) -> str:
 
 def _as_they_stood(rows: list[Escalation], end: datetime) -> dict[int, object]:
     """Each escalation as its history recorded it just before `end`: its severity, holder and
-    status then, not today's. A row written straight into the table (no history before `end`)
-    stands as first recorded."""
-    stood: dict[int, object] = {}
+    status then, not today's. A row whose history begins after `end` stands as first recorded."""
+    recorded: dict[int, object] = {}
     for record in Escalation.history.filter(id__in=[e.pk for e in rows]).order_by(
         "id", "history_date", "history_id"
     ):
-        if record.history_date < end or record.id not in stood:
-            stood[record.id] = record
-    return stood
+        if record.history_date < end or record.id not in recorded:
+            recorded[record.id] = record
+    # A row with no history at all (loaded in bulk) stands as it is.
+    return {e.pk: recorded.get(e.pk, e) for e in rows}
 
 
 def _escalations(organisation, quarter, moment) -> dict:
