@@ -239,6 +239,22 @@ class AttentionItem:
         return self.severity.capitalize()
 
     @property
+    def status(self) -> str:
+        if self.kind == "escalation":
+            return self.record.get_status_display()
+        return "Overdue" if self.is_overdue else self.record.get_status_display()
+
+    @property
+    def with_whom(self) -> str:
+        """Who it is with, when that is not plain from the kind: an escalation's body, an
+        action's owner."""
+        if self.kind == "escalation":
+            return f"with the {self.record.get_escalated_to_display().lower()}"
+        if self.kind == "action":
+            return f"owner {self.record.owner}"
+        return f"signed off by the {self.record.get_body_display().lower()}"
+
+    @property
     def when(self) -> str:
         """Like "Overdue by 3 days", "Due in 2 days" or "Waiting 12 days"."""
         days = self.days_overdue
@@ -300,7 +316,8 @@ class NeedsAttention:
 
 def needs_attention(*, user: User, at: datetime) -> NeedsAttention:
     """What needs this person's decision in the week from `at`, most urgent first:
-    - open or acknowledged escalations they own or that are with a body they act for;
+    - open or acknowledged escalations they own, that are with a body they act for, or that
+      are at a service where they hold a role that manages escalations;
     - open actions they own that are overdue or due within SOON_DAYS, and anyone's overdue
       actions at a service where they are the registered manager;
     - reviews not signed off that their roles conduct, overdue or due within SOON_DAYS.
@@ -313,11 +330,21 @@ def needs_attention(*, user: User, at: datetime) -> NeedsAttention:
     horizon = today + timedelta(days=SOON_DAYS)
     items: list[AttentionItem] = []
 
+    # At a service where they manage, every escalation is theirs to act on, even one escalated
+    # above them (they acknowledge it and raise actions); across an organisation, those with
+    # their body.
+    own_services = access.services_where(user, "escalations.manage").filter(
+        pk__in=[m.service_id for m in access.memberships_of(user) if m.service_id]
+    )
     escalations = (
         escalation_list(user=user)
         .exclude(status=Escalation.Status.RESOLVED)
         .filter(raised_at__lte=at)
-        .filter(Q(owner=user) | _acting_for(user, field="escalated_to"))
+        .filter(
+            Q(owner=user)
+            | _acting_for(user, field="escalated_to")
+            | Q(service__in=own_services.values("pk"))
+        )
     )
     for e in escalations:
         raised = local_date(e.raised_at)

@@ -272,7 +272,7 @@ def escalation_list(request):
     params = request.GET or QueryDict("status=unresolved")
     filterset = EscalationFilter(
         params,
-        queryset=selectors.escalation_list(user=request.user).order_by("status", "raised_at"),
+        queryset=selectors.escalations_by_urgency(selectors.escalation_list(user=request.user)),
         services=_services(request, "escalations.view"),
     )
     if wants_csv(request):
