@@ -1,3 +1,4 @@
+from assurance.selectors import gap_causes_recorded
 from caregov.cadence import Cadence
 from caregov.models import Body
 from caregov.registry import ReviewKind, ScopeKind, register_review_kind
@@ -12,6 +13,11 @@ TREND_REVIEW = register_review_kind(
         due_days=10,
         workspace="assurance:trend_review",
         workspace_label="Open the trends and record causes",
+        recorded=gap_causes_recorded,
+        recorded_heading="Causes recorded in this review",
+        recorded_empty="No causes are recorded yet. Open the trends and record, for each measure "
+        "that fell short, whether the gap relates to training, workload, system configuration or "
+        "local practice.",
         description="Registered managers review data quality trends and record whether gaps "
         "relate to training, workload, system configuration or local practice. Data assurance "
         "frameworks, audit findings, manager reviews and governance dashboards are reviewed monthly.",

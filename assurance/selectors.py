@@ -32,6 +32,7 @@ from assurance.models import (
     Audit,
     AuditAgreement,
     EcmImport,
+    GapCause,
     MeasureResult,
     RelianceDecision,
     ThresholdVersion,
@@ -39,6 +40,7 @@ from assurance.models import (
 from caregov.access import services_where
 from caregov.cadence import Cadence, Period, period_containing
 from caregov.models import Escalation, Organisation, Service, User
+from caregov.registry import RecordedEntry
 
 #: The figure each measure is judged on: the ECM's own for what the ECM records, the auditors'
 #: for narrative quality, and the comparison of the two for dashboard reliability.
@@ -367,3 +369,22 @@ def evidence_received(*, services: list[Service], months: list[Period], after) -
         "imports_after": imports["after"],
         "last_import": last_import,
     }
+
+
+def gap_causes_recorded(cycle) -> list[RecordedEntry]:
+    """The causes a registered manager recorded in a monthly trend review, in measure order."""
+    order = list(MEASURES)
+    causes = sorted(
+        GapCause.objects.filter(review_cycle=cycle).select_related("recorded_by"),
+        key=lambda g: order.index(g.measure) if g.measure in order else len(order),
+    )
+    return [
+        RecordedEntry(
+            subject=MEASURES[g.measure].name if g.measure in MEASURES else g.measure,
+            judgement=g.get_cause_display(),
+            note=g.note,
+            recorded_by=str(g.recorded_by),
+            recorded_at=g.recorded_at,
+        )
+        for g in causes
+    ]

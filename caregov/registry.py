@@ -74,6 +74,18 @@ class Scope:
 
 # Review kinds ---------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class RecordedEntry:
+    """One judgement recorded in a review, like "Record completeness: Workload"."""
+
+    subject: str
+    judgement: str
+    note: str = ""
+    recorded_by: str = ""
+    recorded_at: datetime | None = None
+
+
 PhaseCadence = Callable[[str], str | None]
 
 
@@ -95,6 +107,13 @@ class ReviewKind:
     #: Whether there is anything to review for a scope and period: an app whose logs are not yet
     #: kept opens no cycles for them (None: always).
     opens_when: Callable[[Scope, Period], bool] | None = None
+    #: What people record in the app while working through a cycle (a trend review's causes),
+    #: shown on the review and sign-off pages so the minutes are written from it: takes the
+    #: cycle and returns RecordedEntry rows (None: the kind records nothing of its own).
+    recorded: Callable[..., list[RecordedEntry]] | None = None
+    #: The heading over them, and what the page says when none is recorded yet.
+    recorded_heading: str = "Recorded in this review"
+    recorded_empty: str = "Nothing is recorded in this review yet."
 
     def cadence_for(self, phase: str | None) -> str | None:
         if isinstance(self.cadence, str):

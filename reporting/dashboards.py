@@ -34,7 +34,8 @@ AGES: list[tuple[str, int, int | None]] = [
     ("7 to 27 days", 7, 28),
     ("28 days or more", 28, None),
 ]
-#: Reviews count as due when overdue or due within this many days.
+#: The overview counts reviews as due when overdue or due within this many days. What needs a
+#: person's own decision (the manager's dashboard and My work) is `caregov.selectors.needs_attention`.
 REVIEWS_AHEAD_DAYS = 14
 #: Escalations, actions and reviews listed by name; the counts cover them all.
 LISTED = 10
@@ -431,12 +432,6 @@ def review_counts(*, user: User, services: list[Service]) -> dict[int, dict[str,
         .annotate(due=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=timezone.localdate())))
     )
     return {row.pop("service_id"): row for row in rows}
-
-
-def reviews_due(*, user: User, services: list[Service]) -> list[ReviewCycle]:
-    """Reviews of the services shown not yet signed off, overdue or due soon, soonest first."""
-    due = _listed(_reviews_due(user, services), organisation_wide=False)
-    return list(due.order_by("due_on", "kind", "pk")[:LISTED])
 
 
 # Workflow governance ----------------------------------------------------------------------------

@@ -154,6 +154,13 @@ def _review(request, pk, capability="reviews.view") -> ReviewCycle:
     return get_object_or_404(selectors.review_list(user=request.user, capability=capability), pk=pk)
 
 
+def _recorded(cycle: ReviewCycle) -> list | None:
+    """What was recorded in the review as it was worked through (None: its kind records
+    nothing of its own), for the review and sign-off pages."""
+    kind = cycle.review_kind
+    return kind.recorded(cycle) if kind and kind.recorded else None
+
+
 @requires("reviews.view")
 def review_detail(request, pk: int):
     cycle = _review(request, pk)
@@ -172,6 +179,7 @@ def review_detail(request, pk: int):
             and gov.can_conduct_review(request.user, cycle),
             "can_raise_action": access.has_capability_for(request.user, "actions.manage", cycle),
             "actions": cycle.actions.select_related("owner"),
+            "recorded": _recorded(cycle),
             "escalations": escalations,
             "decisions": cycle.decisions.select_related("meeting"),
             "breadcrumbs": [("Reviews", "review_list", None)],
@@ -229,7 +237,16 @@ def review_sign_off(request, pk: int):
             )
             return redirect(cycle)
     return render(
-        request, "caregov/review_sign_off.html", {"cycle": cycle, "form": form, "allowed": allowed}
+        request,
+        "caregov/review_sign_off.html",
+        {
+            "cycle": cycle,
+            "kind": cycle.review_kind,
+            "form": form,
+            "allowed": allowed,
+            "recorded": _recorded(cycle),
+            "actions": cycle.actions.select_related("owner"),
+        },
     )
 
 
@@ -272,7 +289,7 @@ def escalation_list(request):
     params = request.GET or QueryDict("status=unresolved")
     filterset = EscalationFilter(
         params,
-        queryset=selectors.escalation_list(user=request.user).order_by("status", "raised_at"),
+        queryset=selectors.escalations_by_urgency(selectors.escalation_list(user=request.user)),
         services=_services(request, "escalations.view"),
     )
     if wants_csv(request):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from caregov import access, selectors, services
@@ -24,14 +25,16 @@ from caregov.views.lists import csv_response, filtered_page, wants_csv
 
 @requires("work.view")
 def home(request):
-    from caregov.models import Action, Escalation
+    from caregov.models import Action
 
     user = request.user
     memberships = selectors.my_memberships(user=user)
     visible = selectors.service_list(user=user).filter(is_active=True)
     context = {"memberships": memberships, "services": visible}
-    if access.has_capability(user, "reviews.view"):
-        context["reviews_due"] = list(selectors.reviews_due_for(user=user)[:20])
+    if any(
+        access.has_capability(user, c) for c in ("escalations.view", "actions.view", "reviews.view")
+    ):
+        context["decisions"] = selectors.needs_attention(user=user, at=timezone.now())
     if access.has_capability(user, "actions.view"):
         mine = selectors.action_list(user=user).filter(owner=user)
         context["my_actions"] = list(mine.filter(status=Action.Status.OPEN).order_by("due_on")[:20])
@@ -39,12 +42,6 @@ def home(request):
             mine.filter(
                 status=Action.Status.DONE, effectiveness="", effectiveness_due_on__isnull=False
             ).order_by("effectiveness_due_on")[:10]
-        )
-    if access.has_capability(user, "escalations.view"):
-        context["escalations"] = list(
-            selectors.escalation_list(user=user)
-            .exclude(status=Escalation.Status.RESOLVED)
-            .order_by("raised_at")[:20]
         )
     return render(request, "caregov/home.html", context)
 

@@ -5,10 +5,12 @@ services or months shown (tests/reporting/test_dashboards.py pins them)."""
 from __future__ import annotations
 
 from django.shortcuts import render
+from django.utils import timezone
 
 from assurance import selectors as assurance_selectors
 from assurance.measures import MeasureCode, Source
 from caregov import access
+from caregov import selectors as kernel
 from caregov.access import requires
 from caregov.models import Service
 from caregov.views.lists import applied_filters
@@ -138,6 +140,9 @@ def manager_dashboard(request):
     filterset, services = _filtered(request, "dashboards.view")
     context = _page(filterset, services)
     context["can_overview"] = access.has_capability(user, "dashboards.overview")
+    # First, what needs this person's decision: the same list and counts as My work, whichever
+    # services the figures below are filtered to.
+    context["decisions"] = kernel.needs_attention(user=user, at=timezone.now())
     if services:
         scope = services[0].name if len(services) == 1 else f"your {len(services)} services"
         where = f"at {scope}"
@@ -147,19 +152,11 @@ def manager_dashboard(request):
             context.update(_reliability(table, filterset, services, where, user.organisation))
         escalations = dashboards.open_escalations(user=user, services=services)
         actions = dashboards.action_counts(user=user, services=services)
-        reviews = dashboards.review_counts(user=user, services=services)
         context.update(
             {
                 "escalations": escalations,
                 "escalation_chart": _escalation_chart(escalations, where),
-                "oldest_escalations": dashboards.oldest_escalations(user=user, services=services),
-                "overdue_total": sum(a["overdue"] for a in actions.values()),
                 "check_due_total": sum(a["check_due"] for a in actions.values()),
-                "overdue_actions": dashboards.overdue_actions(user=user, services=services),
-                "reviews_due_total": sum(r["due"] for r in reviews.values()),
-                "reviews_overdue_total": sum(r["overdue"] for r in reviews.values()),
-                "reviews_due": dashboards.reviews_due(user=user, services=services),
-                "reviews_ahead_days": dashboards.REVIEWS_AHEAD_DAYS,
                 "workflows": dashboards.workflow_status(
                     organisation=user.organisation, services=services
                 ),

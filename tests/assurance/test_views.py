@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from assurance import services as assurance_services
 from assurance.models import (
     Audit,
     EcmImport,
@@ -261,6 +262,37 @@ def test_the_registered_manager_records_gap_causes_until_the_review_is_signed_of
     response = client.post(url, {"measure": "completeness", "completeness-cause": "workload"})
     assert response.status_code == 403
     assert GapCause.objects.get(review_cycle=cycle, measure="completeness").cause == "training"
+
+
+def test_the_review_and_sign_off_pages_show_the_causes_and_actions_recorded_in_it(client, world):
+    manager = _login(client, world, Role.REGISTERED_MANAGER)
+    cycle = world.record("review", world.service_a)
+    sign_off = reverse("review_sign_off", args=[cycle.pk])
+    assert "No causes are recorded yet" in client.get(sign_off).content.decode()
+    assurance_services.gap_cause_save(
+        actor=manager,
+        cycle=cycle,
+        measure="completeness",
+        cause="workload",
+        note="Short-staffed weekends",
+    )
+    gov.action_raise(
+        actor=manager,
+        review_cycle=cycle,
+        title="Cover weekend shifts with bank staff",
+        detail="",
+        owner=manager,
+        due_on=date(2026, 12, 18),
+    )
+
+    for url in (sign_off, reverse("review_detail", args=[cycle.pk])):
+        page = " ".join(client.get(url).content.decode().split())
+        assert "Causes recorded in this review" in page
+        assert "<strong>Record completeness:</strong> Workload. Short-staffed weekends" in page
+        assert "Cover weekend shifts with bank staff" in page
+    # Read before the form, where the minutes are written.
+    page = client.get(sign_off).content.decode()
+    assert page.index("Short-staffed weekends") < page.index('name="minutes"')
 
 
 def test_the_board_records_reliance_once_with_the_evidence_frozen(client, world):

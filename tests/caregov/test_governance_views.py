@@ -104,7 +104,8 @@ def test_meeting_history_lists_its_decisions(client, world):
 def test_my_work_shows_what_is_due_and_overdue_for_a_manager(client, world):
     client.force_login(world.user(Role.REGISTERED_MANAGER))
     page = client.get(reverse("home")).content.decode()
-    assert "Reviews due" in page and "Monthly data quality trend review" in page
+    assert "Needs your decision this week" in page
+    assert "Monthly data quality trend review, October 2026" in page
     assert "Review overdue at Willow House" in page
     assert "Beech Court" not in page
 
@@ -128,3 +129,61 @@ def test_the_trigger_list_states_the_rule_with_the_organisations_numbers(client,
         {"days_after_period": 999, "days_per_level": 10, "enabled": "on"},
     )
     assert "Enter a number between 1 and 180." in response.content.decode()
+
+
+def _raise(service, *, days_ago, severity, status="open", subject=""):
+    from django.utils import timezone
+
+    return Escalation.objects.create(
+        organisation=service.organisation,
+        service=service,
+        trigger="assurance.unreliable_reports",
+        cadence="monthly",
+        period_start=date(2026, 10, 1),
+        period_end=date(2026, 10, 31),
+        subject=subject or f"{severity} {days_ago}",
+        title=f"{severity.capitalize()} escalation raised {days_ago} days ago",
+        severity=severity,
+        status=status,
+        escalated_to="registered_manager",
+        raised_at=timezone.now() - timedelta(days=days_ago),
+    )
+
+
+def test_the_escalations_page_lists_the_most_urgent_first_as_it_says(client, world):
+    # Acknowledged ones once came first and a 430-day-old high one was sixth, under "Oldest first".
+    for days in (3, 5, 8, 12, 20):
+        _raise(world.service_a, days_ago=days, severity="medium", status="acknowledged")
+    _raise(world.service_a, days_ago=430, severity="high")
+    _raise(world.service_a, days_ago=2, severity="high")
+    _raise(world.service_a, days_ago=600, severity="low")
+    client.force_login(world.user(Role.REGISTERED_MANAGER))
+
+    response = client.get(reverse("escalation_list"))
+
+    page = response.content.decode()
+    assert "Most urgent first: high severity, then medium, then low" in page
+    listed = [(e.severity, e.title) for e in response.context["object_list"]]
+    assert listed[:2] == [
+        ("high", "High escalation raised 430 days ago"),
+        ("high", "High escalation raised 2 days ago"),
+    ]
+    assert [s for s, _ in listed] == ["high"] * 2 + ["medium"] * 6 + ["low"]
+    assert listed[2][1] == "Medium escalation raised 20 days ago"
+    assert page.index("raised 430 days ago") < page.index("raised 20 days ago")
+
+
+def test_my_work_lists_what_needs_my_decision_most_urgent_first(client, world):
+    _raise(world.service_a, days_ago=400, severity="medium")
+    _raise(world.service_a, days_ago=2, severity="high")
+    client.force_login(world.user(Role.REGISTERED_MANAGER))
+
+    response = client.get(reverse("home"))
+
+    page = response.content.decode()
+    assert "Needs your decision this week" in page
+    assert page.index("High escalation raised 2 days ago") < page.index(
+        "Medium escalation raised 400 days ago"
+    )
+    counts = response.context["decisions"].counts
+    assert (counts.escalations, counts.high_escalations, counts.reviews) == (3, 1, 1)

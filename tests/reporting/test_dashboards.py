@@ -59,7 +59,7 @@ def escalation(service, *, days_ago: int, trigger="assurance.unreliable_reports"
         period_end=month.end,
         subject=fields.pop("subject", f"{days_ago}"),
         title=fields.pop("title", f"ECM and audits disagree at {service.name}"),
-        escalated_to="registered_manager",
+        escalated_to=fields.pop("escalated_to", "registered_manager"),
         raised_at=raised,
         **fields,
     )
@@ -323,32 +323,102 @@ def test_an_overdue_action_is_listed_and_a_done_one_is_not(client, world):
 
     page = text(client.get(DASHBOARD))
 
-    assert "1 action past its due date" in page
-    assert "Coach night staff on handover notes" in page
+    assert "1 overdue action" in page
+    assert "Coach night staff on handover notes Action · Willow House" in page
+    assert "Overdue by 5 days" in page
     assert "Fix the handover template" not in page
 
 
-def test_overdue_and_soon_due_reviews_are_listed_soonest_first(client, world):
+def test_reviews_due_this_week_are_listed_and_later_ones_wait(client, world):
     month = last_complete_month()
     ReviewCycle.objects.create(
         kind="assurance.trend_review",
         organisation=world.org,
         service=world.service_a,
         cadence="monthly",
-        period_start=month.previous().start,
-        period_end=month.previous().end,
+        period_start=month.previous().previous().start,
+        period_end=month.previous().previous().end,
         body="registered_manager",
-        due_on=timezone.localdate() + timedelta(days=60),
+        due_on=timezone.localdate() + timedelta(days=8),
     )
     client.force_login(world.user(Role.REGISTERED_MANAGER))
 
     response = client.get(DASHBOARD)
 
-    # The world's review of October 2026 was due on 10 Nov 2026; the one due in 60 days waits.
-    assert [c.due_on for c in response.context["reviews_due"]] == [
-        world.record("review", world.service_a).due_on
+    # The world's review of October 2026 was due on 10 Nov 2026; the one due in 8 days waits.
+    reviews = [i.record for i in response.context["decisions"].items if i.kind == "review"]
+    assert reviews == [world.record("review", world.service_a)]
+    assert "1 review due 1 overdue" in text(response)
+
+
+def test_what_needs_a_decision_comes_before_the_charts(client, world):
+    month = last_complete_month()
+    for code in MEASURES:
+        result(world.service_a, month, code, 70)
+    escalation(world.service_a, days_ago=3, severity="high", title="Notes missing at night")
+    client.force_login(world.user(Role.REGISTERED_MANAGER))
+
+    page = client.get(DASHBOARD).content.decode()
+
+    decisions = page.index("Needs your decision this week")
+    assert decisions < page.index("Notes missing at night") < page.index("data-plotly")
+    assert decisions < page.index("Measures in")
+    assert decisions < page.index('class="filters"')
+
+
+def test_my_work_and_the_dashboard_count_the_same_for_the_same_person_and_moment(client, world):
+    import time_machine
+
+    manager = world.user(Role.REGISTERED_MANAGER)
+    team_leader = world.user(Role.TEAM_LEADER)
+    month = last_complete_month()
+    for days, severity in ((2, "high"), (400, "medium"), (30, "low")):
+        escalation(world.service_a, days_ago=days, severity=severity)
+    escalation(world.service_b, days_ago=4)  # not the manager's service
+    action(world.service_a, manager, "Mine, late", due_in_days=-20)
+    action(world.service_a, manager, "Mine, this week", due_in_days=3)
+    action(world.service_a, team_leader, "Theirs, late", due_in_days=-1)
+    action(world.service_a, team_leader, "Theirs, this week", due_in_days=2)
+    # Reviews due in 5 days count; one due in 10 days (which the dashboard once counted, as
+    # it looked 14 days ahead while My work looked at every review) does not.
+    for back, due_in in ((2, 5), (3, 10)):
+        period = month
+        for _ in range(back):
+            period = period.previous()
+        ReviewCycle.objects.create(
+            kind="assurance.trend_review",
+            organisation=world.org,
+            service=world.service_a,
+            cadence="monthly",
+            period_start=period.start,
+            period_end=period.end,
+            body="registered_manager",
+            due_on=timezone.localdate() + timedelta(days=due_in),
+        )
+    client.force_login(manager)
+
+    with time_machine.travel(timezone.now(), tick=False):
+        home = client.get(reverse("home"))
+        dashboard = client.get(DASHBOARD)
+
+    counted = home.context["decisions"].counts
+    assert counted == dashboard.context["decisions"].counts
+    assert (counted.escalations, counted.actions, counted.overdue_actions, counted.reviews) == (
+        4,  # three raised here and the world's review overdue escalation
+        3,  # not the team leader's own action due this week
+        2,
+        2,
+    )
+    glance = re.compile(r"\d+ escalations? with you|\d+ overdue actions?|\d+ reviews? due")
+    assert glance.findall(text(home)) == glance.findall(text(dashboard))
+    assert glance.findall(text(home)) == [
+        "4 escalations with you",
+        "2 overdue actions",
+        "2 reviews due",
     ]
-    assert "1 review overdue or due in the next 14 days, 1 overdue" in text(response)
+    assert [i.record for i in home.context["decisions"].items] == [
+        i.record for i in dashboard.context["decisions"].items
+    ]
 
 
 def test_workflow_status_shows_where_a_service_has_maps(client, world):
@@ -403,8 +473,11 @@ def _fill(services, months: int) -> None:
     )
 
 
+# The dashboard reads what needs the person's decision in three queries (escalations, actions,
+# reviews), in place of the four it read for its waiting-longest, overdue-actions and reviews-due
+# lists and the review counts: 17, however many items, services and months.
 @pytest.mark.parametrize(
-    ("url", "queries"), [(DASHBOARD, 18), (OVERVIEW, 16)], ids=["dashboard", "overview"]
+    ("url", "queries"), [(DASHBOARD, 17), (OVERVIEW, 16)], ids=["dashboard", "overview"]
 )
 def test_each_dashboard_reads_the_same_number_of_queries_for_more_services_and_months(
     client, world, django_assert_num_queries, url, queries
@@ -423,8 +496,11 @@ def test_each_dashboard_reads_the_same_number_of_queries_for_more_services_and_m
     more = [ServiceFactory(organisation=world.org, name=f"Extra {n}") for n in range(7)]
     _fill([*few, *more], months=24)
     for service in more:
-        escalation(service, days_ago=3)
+        # With the quality lead: more for them to decide, read in the same queries.
+        escalation(service, days_ago=3, escalated_to="quality_lead")
         action(service, owner, "Retrain on daily notes", due_in_days=-3)
     with django_assert_num_queries(queries):
         response = client.get(url, {"months": "24"})
     assert (len(response.context["services"]), len(response.context["months"])) == (9, 24)
+    if url == DASHBOARD:
+        assert response.context["decisions"].counts.escalations == 2 + 7
