@@ -718,9 +718,7 @@ def audit_check_action(request, pk: int, position: int):
             request, "Nothing on this record was marked Not met, so there is nothing to act on."
         )
         return redirect("assurance:audit_record", pk=audit.pk, position=position)
-    people = kernel_selectors.people_for_assignment(
-        organisation=audit.organisation, service=audit.service
-    )
+    people = kernel_selectors.people_who_can_act("actions.manage", audit)
     form = CheckActionForm(
         request.POST or None, people=people, default_owner=audit.service.registered_manager_id
     )
@@ -1050,7 +1048,9 @@ def compare_action(request, pk: int):
     form = ComparisonActionForm(
         request.POST or None,
         services=Service.objects.filter(organisation=organisation, is_active=True).order_by("name"),
-        people=kernel_selectors.people_for_assignment(organisation=organisation),
+        people=kernel_selectors.people_who_can_act(
+            "actions.manage", organisation=organisation, anywhere=True
+        ),
     )
     return form_page(
         request,

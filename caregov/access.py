@@ -193,6 +193,22 @@ def has_capability_for(user: User, capability: str, record) -> bool:
     return record.organisation_id in organisation_ids_where(user, capability)
 
 
+def can_act(user: User, capability: str, record) -> bool:
+    """Whether a person may be given `record` to act on: active, of its organisation, not in a
+    read-only role, and holding `capability` where the record lives. The same rule as the
+    owner pickers' `selectors.people_who_can_act`."""
+    if not user.is_active or user.organisation_id != record.organisation_id:
+        return False
+    acting = [m for m in memberships_of(user) if m.role not in READ_ONLY_ROLES]
+    allowed = roles_granting(capability)
+    for membership in acting:
+        if membership.role not in allowed or membership.organisation_id != record.organisation_id:
+            continue
+        if membership.service_id is None or membership.service_id == record.service_id:
+            return True
+    return False
+
+
 def own_organisation_where(request, capability: str):
     """The person's organisation, when they hold `capability` across it; otherwise refused."""
     if request.user.organisation_id in organisation_ids_where(request.user, capability):
