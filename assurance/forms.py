@@ -13,6 +13,7 @@ from assurance.models import AuditCheck, AuditRecord, GapCause, Verdict
 from assurance.services import MAX_AUDIT_RECORDS, RECORD_MESSAGES
 from caregov.cadence import Cadence, parse_month, period_containing
 from caregov.forms import PlainMessagesMixin
+from caregov.governance_forms import PersonChoiceField
 
 
 class MonthField(forms.CharField):
@@ -374,7 +375,7 @@ class CorrectAuditForm(PlainMessagesMixin, forms.Form):
 
 
 class CheckActionForm(PlainMessagesMixin, forms.Form):
-    owner = forms.ModelChoiceField(
+    owner = PersonChoiceField(
         queryset=None,
         label="Owner",
         empty_label="Choose a person",
@@ -424,7 +425,7 @@ class ComparisonActionForm(PlainMessagesMixin, forms.Form):
         queryset=None, label="Service", required=False, empty_label="Whole organisation"
     )
     measure = forms.ChoiceField(label="Measure it should improve", required=False)
-    owner = forms.ModelChoiceField(
+    owner = PersonChoiceField(
         queryset=None,
         label="Owner",
         empty_label="Choose a person",

@@ -255,9 +255,15 @@ def service_month(request, pk: int, period: str):
     reliability = table.figure(service.pk, month.start, "dashboard_reliability")
     tolerance = selectors.divergence_tolerance(service.organisation)
     divergence = reliability.detail.get("divergence")
+    # The audits themselves are staff-level records: listed for those who may open them. Whether
+    # one exists is a fact about the figures, told to everyone who reads them.
+    can_see_audits = access.has_capability(request.user, "audits.view", service)
     audits = selectors.audit_list(user=request.user).filter(
         service=service, period_start=month.start
     )
+    this_month = Audit.objects.filter(service=service, period_start=month.start)
+    has_audit = this_month.exists()
+    has_submitted_audit = this_month.filter(status=Audit.Status.SUBMITTED).exists()
     can_see_imports = access.has_capability(request.user, "ecm.import", service)
     return render(
         request,
@@ -277,6 +283,9 @@ def service_month(request, pk: int, period: str):
             "reliability_tolerance": tolerance,
             "divergent": divergence is not None and Decimal(divergence) >= Decimal(str(tolerance)),
             "audits": audits,
+            "can_see_audits": can_see_audits,
+            "has_audit": has_audit,
+            "has_submitted_audit": has_submitted_audit,
             "imports": EcmImport.objects.filter(service=service, period_start=month.start)
             if can_see_imports
             else [],
@@ -709,9 +718,7 @@ def audit_check_action(request, pk: int, position: int):
             request, "Nothing on this record was marked Not met, so there is nothing to act on."
         )
         return redirect("assurance:audit_record", pk=audit.pk, position=position)
-    people = kernel_selectors.people_for_assignment(
-        organisation=audit.organisation, service=audit.service
-    )
+    people = kernel_selectors.people_who_can_act("actions.manage", audit)
     form = CheckActionForm(
         request.POST or None, people=people, default_owner=audit.service.registered_manager_id
     )
@@ -1041,7 +1048,9 @@ def compare_action(request, pk: int):
     form = ComparisonActionForm(
         request.POST or None,
         services=Service.objects.filter(organisation=organisation, is_active=True).order_by("name"),
-        people=kernel_selectors.people_for_assignment(organisation=organisation),
+        people=kernel_selectors.people_who_can_act(
+            "actions.manage", organisation=organisation, anywhere=True
+        ),
     )
     return form_page(
         request,

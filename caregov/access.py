@@ -71,6 +71,9 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "work.view": EVERYONE,
     "services.view": EVERYONE,
     "services.history": INTERNAL,
+    # Who holds a role at a service, by name: for those who work for the provider. A
+    # commissioner reads the service, not its staff list.
+    "services.staff": INTERNAL,
     "services.manage": frozenset({R.ORG_ADMIN}),
     "people.view": frozenset({R.ORG_ADMIN}),
     "people.manage": frozenset({R.ORG_ADMIN}),
@@ -85,10 +88,11 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "decisions.view": REVIEWERS - {R.TEAM_LEADER},
     "decisions.record": LEADERS,
     "triggers.configure": frozenset({R.QUALITY_LEAD, R.ORG_ADMIN}),
-    # Data assurance (assurance app). Commissioners read the figures and audits of the services
-    # they commission, and write nothing.
+    # Data assurance (assurance app). Commissioners read the figures of the services they
+    # commission, and write nothing. The audits themselves are staff-level records (each record's
+    # support needs, who supported the person): they stay with the provider.
     "assurance.view": REVIEWERS | {R.DIGITAL_CHAMPION, R.COMMISSIONER},
-    "audits.view": REVIEWERS | {R.COMMISSIONER},
+    "audits.view": REVIEWERS,
     "audits.conduct": frozenset(
         {R.TEAM_LEADER, R.REGISTERED_MANAGER, R.DATA_QUALITY_LEAD, R.QUALITY_LEAD}
     ),
@@ -113,7 +117,9 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "workflows.edit": frozenset({R.OPERATIONS_DIRECTOR, R.REGISTERED_MANAGER}),
     # The organisation's templates are mapped by the operations director (Step 1).
     "workflows.map_templates": frozenset({R.OPERATIONS_DIRECTOR}),
-    "practice.view": REVIEWERS | {R.DIGITAL_CHAMPION, R.COMMISSIONER},
+    # The review log, staff tests and practice gaps record what named staff did on shift:
+    # staff-level records, not for commissioners.
+    "practice.view": REVIEWERS | {R.DIGITAL_CHAMPION},
     "practice.record_gaps": frozenset({R.REGISTERED_MANAGER, R.OPERATIONS_DIRECTOR}),
     "practice.record_tests": frozenset({R.TEAM_LEADER, R.REGISTERED_MANAGER, R.DIGITAL_CHAMPION}),
     "workflows.record_findings": frozenset({R.QUALITY_LEAD}),
@@ -190,6 +196,22 @@ def has_capability_for(user: User, capability: str, record) -> bool:
     if record.service_id:
         return has_capability(user, capability, record.service)
     return record.organisation_id in organisation_ids_where(user, capability)
+
+
+def can_act(user: User, capability: str, record) -> bool:
+    """Whether a person may be given `record` to act on: active, of its organisation, not in a
+    read-only role, and holding `capability` where the record lives. The same rule as the
+    owner pickers' `selectors.people_who_can_act`."""
+    if not user.is_active or user.organisation_id != record.organisation_id:
+        return False
+    acting = [m for m in memberships_of(user) if m.role not in READ_ONLY_ROLES]
+    allowed = roles_granting(capability)
+    for membership in acting:
+        if membership.role not in allowed or membership.organisation_id != record.organisation_id:
+            continue
+        if membership.service_id is None or membership.service_id == record.service_id:
+            return True
+    return False
 
 
 def own_organisation_where(request, capability: str):

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from django import forms
 
+from caregov.access import Role
 from caregov.forms import PlainMessagesMixin
 from caregov.models import Action, Body, Escalation, ReviewCycle
 
 
 class PersonChoiceField(forms.ModelChoiceField):
-    """People listed with their job title, so the right owner is easy to find."""
+    """People listed with the role they would act in and where, so the right owner is easy to
+    find: "Asha Patel — Registered manager, Willow House". Give it the people from
+    `selectors.people_who_can_act`, which says which role to show."""
+
+    default_error_messages = {
+        "invalid_choice": "Choose someone from the list: it offers only the people who can act "
+        "on this here.",
+    }
 
     def label_from_instance(self, obj) -> str:
-        return f"{obj.full_name} ({obj.job_title})" if obj.job_title else obj.full_name
+        role = getattr(obj, "acting_role", None)
+        if role is None:
+            return f"{obj.full_name} ({obj.job_title})" if obj.job_title else obj.full_name
+        where = getattr(obj, "acting_service", None) or "whole organisation"
+        return f"{obj.full_name} — {Role(role).label}, {where}"
 
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -383,12 +383,60 @@ def needs_attention(*, user: User, at: datetime) -> NeedsAttention:
     return NeedsAttention(at=at, items=items)
 
 
-def people_for_assignment(*, organisation, service=None):
-    """Active people of the organisation; those with a role at `service` first."""
-    from django.db.models import Exists, OuterRef
+#: Which role to name when a person holds several that may act: the first in the table.
+_ROLE_RANK = {role: rank for rank, role in enumerate(access.Role)}
 
-    people = User.objects.filter(organisation=organisation, is_active=True)
-    if service is None:
-        return people.order_by("full_name")
-    here = Membership.objects.filter(user=OuterRef("pk"), service=service)
-    return people.annotate(here=Exists(here)).order_by("-here", "full_name")
+
+def people_who_can_act(
+    capability: str,
+    record=None,
+    *,
+    organisation=None,
+    service=None,
+    anywhere: bool = False,
+) -> QuerySet[User]:
+    """The people who may be given a record to act on: active people of its organisation who hold
+    `capability` at its service, or across the organisation. Every owner picker offers these and
+    the services check owners with the same rule (`access.can_act`), so a commissioner, care
+    staff or a team leader of another service is neither offered nor accepted.
+
+    Pass the record, or its organisation and service (None: an organisation-wide record). With
+    `anywhere`, for a form whose service is chosen on the same page, people who may act at any
+    of the organisation's services are offered, and the service checks the one chosen.
+
+    Each person comes once, annotated with the role to show (`acting_role`) and where they hold
+    it (`acting_service`, None for the whole organisation): their role here before an
+    organisation-wide one. People of the service come first, then the organisation's, by name.
+    """
+    from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+
+    if record is not None:
+        organisation, service = record.organisation, record.service
+    allowed = access.roles_granting(capability) - access.READ_ONLY_ROLES
+    memberships = Membership.objects.filter(
+        user=OuterRef("pk"), organisation=organisation, role__in=allowed
+    )
+    if anywhere:
+        here = Value(1)
+    elif service is None:
+        memberships = memberships.filter(service__isnull=True)
+        here = Value(1)
+    else:
+        memberships = memberships.filter(Q(service=service) | Q(service__isnull=True))
+        here = Case(When(service=service, then=Value(0)), default=Value(1))
+    best = memberships.annotate(
+        here=here,
+        rank=Case(
+            *(When(role=role, then=Value(rank)) for role, rank in _ROLE_RANK.items()),
+            output_field=IntegerField(),
+        ),
+    ).order_by("here", "rank", "service__name")
+    return (
+        User.objects.filter(Exists(memberships), organisation=organisation, is_active=True)
+        .annotate(
+            acting_role=Subquery(best.values("role")[:1]),
+            acting_service=Subquery(best.values("service__name")[:1]),
+            acting_here=Subquery(best.values("here")[:1]),
+        )
+        .order_by("acting_here", "full_name", "pk")
+    )

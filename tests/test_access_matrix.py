@@ -278,6 +278,35 @@ def test_a_commissioner_can_change_nothing(client, world):
     )
 
 
+#: Every page a commissioner may open: their work and notices, the services they commission,
+#: how those services work (the maps), and the assurance figures. Not the audits, staff tests
+#: or practice gaps behind the figures: those are staff-level records (issue 13, section 6).
+COMMISSIONER_READS = {
+    "home",
+    "notice_list",
+    "notices_read",
+    "reminders_choose",
+    "service_list",
+    "service_detail",
+    "workflows:overview",
+    "workflows:map_detail",
+    "workflows:version_detail",
+    "assurance:overview",
+    "assurance:framework",
+    "assurance:threshold_history",
+    "assurance:service_month",
+}
+
+
+def test_a_commissioner_reaches_only_the_pages_meant_for_them():
+    reached = {
+        name
+        for name, pattern in PROTECTED
+        if Role.COMMISSIONER in access.CAPABILITIES[access.declared_capability(pattern.callback)]
+    }
+    assert reached == COMMISSIONER_READS
+
+
 def test_a_commissioner_sees_only_the_services_named_on_their_membership(client, world):
     commissioner = world.user(Role.COMMISSIONER)
     client.force_login(commissioner)

@@ -187,8 +187,7 @@ def escalation_acknowledge(*, actor: User, escalation: Escalation) -> Escalation
 def escalation_assign(*, actor: User, escalation: Escalation, owner: User) -> Escalation:
     escalation = _lock_escalation(escalation)
     _require_escalation_body(actor, escalation)
-    if owner.organisation_id != escalation.organisation_id or not owner.is_active:
-        raise ValidationError({"owner": "Choose an active person from this organisation."})
+    _check_owner(escalation, owner, "escalations.manage")
     escalation.owner = owner
     return save_with_reason(escalation, actor=actor, reason="caregov.escalation.assigned")
 
@@ -214,9 +213,20 @@ def escalation_resolve(
 # Actions ------------------------------------------------------------------------------------
 
 
-def _check_owner(record, owner: User) -> None:
+def _check_owner(record, owner: User, capability: str) -> None:
+    """An owner must be able to act on the record where it lives: the pickers offer only such
+    people (`selectors.people_who_can_act`), and a crafted choice is refused here."""
     if owner.organisation_id != record.organisation_id or not owner.is_active:
         raise ValidationError({"owner": "Choose an active person from this organisation."})
+    if not access.can_act(owner, capability, record):
+        kind = "escalations" if isinstance(record, Escalation) else "actions"
+        place = f"at {record.service.name}" if record.service_id else "across the organisation"
+        raise ValidationError(
+            {
+                "owner": f"{owner} cannot be the owner: they hold no role that works on {kind} "
+                f"{place}. Choose someone from the list."
+            }
+        )
 
 
 @transaction.atomic
@@ -285,7 +295,7 @@ def action_raise(
         errors["due_on"] = "The due date must be today or later."
     if errors:
         raise ValidationError(errors)
-    _check_owner(action, owner)
+    _check_owner(action, owner, "actions.manage")
     if created_at:
         action._history_date = created_at
     return save_with_reason(action, actor=actor, reason="caregov.action.raised")

@@ -96,7 +96,9 @@ def form_page(request, form, *, save, success, done_url, heading, lead="", butto
 
 
 def _raise_action(request, *, source_kwargs, organisation, back_url, heading, service=None):
-    people = selectors.people_for_assignment(organisation=organisation, service=service)
+    people = selectors.people_who_can_act(
+        "actions.manage", organisation=organisation, service=service
+    )
     form = ActionForm(request.POST or None, people=people)
     if request.method == "POST" and form.is_valid():
         try:
@@ -408,9 +410,7 @@ def escalation_assign(request, pk: int):
     escalation, refusal = _escalation_decider(request, pk)
     if refusal:
         return refusal
-    people = selectors.people_for_assignment(
-        organisation=escalation.organisation, service=escalation.service
-    )
+    people = selectors.people_who_can_act("escalations.manage", escalation)
     return form_page(
         request,
         AssignForm(request.POST or None, people=people, initial={"owner": escalation.owner_id}),
@@ -781,6 +781,7 @@ def decision_action_raise(request, pk: int):
         request,
         source_kwargs={"decision": decision},
         organisation=decision.meeting.organisation,
+        service=decision.meeting.service,
         back_url=decision.meeting.get_absolute_url(),
         heading="Raise an action from this decision",
     )

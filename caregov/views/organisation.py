@@ -62,13 +62,16 @@ def service_list(request):
 @requires("services.view")
 def service_detail(request, pk: int):
     service = get_object_or_404(selectors.service_list(user=request.user), pk=pk)
+    # A commissioner reads the service, not who works there.
+    can_see_staff = access.has_capability(request.user, "services.staff", service)
     return render(
         request,
         "caregov/service_detail.html",
         {
             "service": service,
             "breadcrumbs": [("Services", "service_list", None)],
-            "people": selectors.service_people(service=service),
+            "can_see_staff": can_see_staff,
+            "people": selectors.service_people(service=service) if can_see_staff else [],
             "phase_history": [
                 e
                 for e in history_entries(service)
