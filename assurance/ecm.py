@@ -1,7 +1,10 @@
 """Reading an ECM export: check every row, load the good file in one transaction, or nothing.
 
-The file is read a block at a time and split into lines, so memory does not grow with its length.
-Each row is checked as it is read; while the file is still clean its rows go straight to the
+The file is read a block at a time and split into lines, so memory does not grow with its length,
+and a line is not gathered past a limit, so it does not grow with a line's length either (a row
+over MAX_ROW_CHARS is a problem of its row). Rows are numbered as a spreadsheet shows them: a
+quoted cell's line breaks do not count. A file that is not UTF-8 text at all (UTF-16, a workbook)
+is refused before any row is read. Each row is checked as it is read, every cell of it; while the file is still clean its rows go straight to the
 database (COPY on PostgreSQL, batched inserts elsewhere). After the first problem nothing more is
 written, the rest of the file is still checked so that every problem is reported, and the
 transaction is rolled back. Duplicate references are found by the database once the rows are in,
