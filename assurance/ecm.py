@@ -1,7 +1,10 @@
 """Reading an ECM export: check every row, load the good file in one transaction, or nothing.
 
-The file is read a block at a time and split into lines, so memory does not grow with its length.
-Each row is checked as it is read; while the file is still clean its rows go straight to the
+The file is read a block at a time and split into lines, so memory does not grow with its length,
+and a line is not gathered past a limit, so it does not grow with a line's length either (a row
+over MAX_ROW_CHARS is a problem of its row). Rows are numbered as a spreadsheet shows them: a
+quoted cell's line breaks do not count. A file that is not UTF-8 text at all (UTF-16, a workbook)
+is refused before any row is read. Each row is checked as it is read, every cell of it; while the file is still clean its rows go straight to the
 database (COPY on PostgreSQL, batched inserts elsewhere). After the first problem nothing more is
 written, the rest of the file is still checked so that every problem is reported, and the
 transaction is rolled back. Duplicate references are found by the database once the rows are in,
@@ -16,6 +19,8 @@ written as COPY text lines, many at a time, rather than converted value by value
 from __future__ import annotations
 
 import csv
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -52,11 +57,35 @@ RECORD_FIELDS = [
     "review_due_on",
     "narrative_length",
 ]
-#: Cells starting with these run as formulas when the file is opened in a spreadsheet.
+#: Cells starting with these run as formulas when the file is opened in a spreadsheet, once the
+#: spaces before them are stripped (as caregov stores the value). The full-width forms too: a
+#: spreadsheet typed in with a Japanese or Chinese input method reads them as the plain ones.
 FORMULA_STARTS = ("=", "+", "-", "@")
+WIDE_FORMULA_STARTS = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
+#: Invisible characters str.strip() leaves, also skipped before looking for a formula start.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+#: A cell of a row joined by _SEP that starts, after spaces and invisible characters, as a formula.
+_FORMULA_IN_ROW = re.compile(
+    "(?:^|\x1f)[\\s" + _INVISIBLE + "]*[=+\\-@" + "".join(WIDE_FORMULA_STARTS) + "]"
+)
+#: The same for one cell: its formula start is group 1.
+_FORMULA_CELL = re.compile("[\\s" + _INVISIBLE + "]*([=+\\-@" + "".join(WIDE_FORMULA_STARTS) + "])")
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
+#: Problems listed; the rest are counted (Outcome.problem_count).
 MAX_PROBLEMS_KEPT = 1000
+#: The longest row taken, in characters, its quoted line breaks included. No export row needs
+#: more than a few hundred; a longer row is refused by its number and the next row read.
+MAX_ROW_CHARS = 64 * 1024
+#: A line is not gathered past this many bytes (each character is at most four), so memory stays
+#: bounded whatever the file's line lengths.
+MAX_LINE_BYTES = 4 * MAX_ROW_CHARS
+#: A header with more columns than this is refused in one message, without looking further.
+MAX_COLUMNS = 200
+#: Characters of a bad value, or of a column name, quoted in a problem's message.
+MAX_QUOTED = 80
+#: The longest problem message kept (a safety net: messages quote at most MAX_QUOTED).
+MAX_MESSAGE = 1000
 BATCH = 5000
 #: Bytes read from the file at a time; lines are split out of each block.
 READ_SIZE = 1 << 18
@@ -70,7 +99,7 @@ _ANSWERS = {**dict.fromkeys(YES, True), **dict.fromkeys(NO, False)}
 #: Joins a row's cells for the quick scans below; a cell holding it only costs the careful check.
 _SEP = "\x1f"
 _F1, _F2, _F3, _F4 = (_SEP + start for start in FORMULA_STARTS)
-_TEXT_COLUMNS = ("record_reference", "record_type", "author_role")
+_COLUMN_SET = frozenset(COLUMNS)
 _UNSEEN = object()
 _NULL = "\\N"
 
@@ -95,18 +124,178 @@ class Outcome:
     def add(self, row: int, column: str, message: str) -> None:
         self.problem_count += 1
         if len(self.problems) < MAX_PROBLEMS_KEPT:
-            self.problems.append(Problem(row, column, message))
+            self.problems.append(Problem(row, column, safe_message(message)))
+
+    @property
+    def more(self) -> int:
+        """Problems counted but not listed."""
+        return self.problem_count - len(self.problems)
 
     @property
     def clean(self) -> bool:
         return self.problem_count == 0
 
 
-def _lines(
-    stream: Iterable[bytes], outcome: Outcome, progress: Callable[[int, int], None]
-) -> Iterator[str]:
-    """The file's physical lines as text, each ending at (and keeping) its b"\\n"."""
-    return chain.from_iterable(_line_blocks(stream, outcome, progress))
+def safe_message(message: str) -> str:
+    """A message as it can be stored anywhere: no NUL (PostgreSQL refuses \\u0000 in text and
+    JSON), and no longer than MAX_MESSAGE characters."""
+    if "\x00" in message:
+        message = message.replace("\x00", "\\0")
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 1] + "…"
+    return message
+
+
+def shown(text: str) -> str:
+    """A value from the file as a message shows it: at most MAX_QUOTED characters, and control
+    characters (a NUL, a tab, a line break) written out, so the message stays one short line."""
+    if len(text) > MAX_QUOTED:
+        text = text[: MAX_QUOTED - 1] + "…"
+    if not text.isprintable():
+        text = "".join(
+            c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+            for c in text
+        )
+    return text
+
+
+def quoted(text: str) -> str:
+    return f"'{shown(text)}'"
+
+
+class RowTooLong(Exception):
+    """A row runs over MAX_ROW_CHARS characters (raised through csv.reader by `_Source`)."""
+
+
+#: Stands in for a line too long to hold: any line longer than MAX_ROW_CHARS is refused.
+_TOO_LONG = " " * (MAX_ROW_CHARS + 1)
+
+
+class _Source:
+    """The file's lines as text for csv.reader, one at a time, in bounded memory.
+
+    The file is read a block at a time; each block is cut at its last line end and decoded whole
+    (line by line when it is not all UTF-8, so each bad line is known). A line with no end in
+    sight is not gathered: past MAX_LINE_BYTES its bytes are dropped up to the next line end and
+    `_TOO_LONG` stands in for it. csv.reader asks for the lines of one row at a time, so the
+    reading loop can tell what belongs to which row: it sets `row_size` to 0 after each row, and
+    a row whose lines add up to more than MAX_ROW_CHARS raises RowTooLong (csv.reader passes the
+    exception on and starts afresh at the next line). `undecodable` holds the positions of bytes
+    that are not UTF-8 in the row being read; the loop reports and empties it.
+    """
+
+    def __init__(self, chunks: Iterator[bytes], rows_read: Callable[[], int], progress):
+        self._chunks = chunks
+        self._rows_read = rows_read
+        self._progress = progress
+        self._lines: list[str] = []
+        self._next = 0
+        #: For the current block, {index of a line: the first byte in it that is not UTF-8}.
+        self._bad: dict[int, int] = {}
+        self._first = True
+        self._pending: list[bytes] = []  # what follows the last line end seen
+        self._pending_size = 0
+        self.bytes_read = 0
+        self.row_size = 0
+        self.undecodable: list[int] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        i = self._next
+        lines = self._lines
+        if i >= len(lines):
+            lines = self._refill()
+            i = 0
+        self._next = i + 1
+        line = lines[i]
+        size = self.row_size + len(line)
+        self.row_size = size
+        if self._bad and i in self._bad:
+            self.undecodable.append(self._bad[i])
+        if size > MAX_ROW_CHARS:
+            raise RowTooLong
+        return line
+
+    def _refill(self) -> list[str]:
+        """The next block's lines; StopIteration at the end of the file."""
+        pending = self._pending
+        while True:
+            chunk = next(self._chunks, None)
+            if chunk is None:  # the end: a last line without a line end
+                if self._pending_size < 0:  # the end of a line too long to keep
+                    self._pending_size = 0
+                    return self._block([_TOO_LONG], {})
+                if not pending:
+                    self._progress(self.bytes_read, self._rows_read())
+                    raise StopIteration
+                data = b"".join(pending)
+                pending.clear()
+                self._pending_size = 0
+                self.bytes_read += len(data)
+                return self._block(*self._decode(data))
+            if self._pending_size < 0:  # dropping the rest of a line too long to keep
+                end = chunk.find(b"\n") + 1
+                if not end:
+                    self.bytes_read += len(chunk)
+                    continue
+                self.bytes_read += end
+                self._pending_size = 0
+                rest = chunk[end:]
+                cut = rest.rfind(b"\n") + 1
+                if cut < len(rest):
+                    pending.append(rest[cut:])
+                    self._pending_size = len(rest) - cut
+                if not cut:
+                    return self._block([_TOO_LONG], {})
+                self.bytes_read += cut
+                lines, bad = self._decode(rest[:cut])
+                return self._block([_TOO_LONG, *lines], {i + 1: at for i, at in bad.items()})
+            cut = chunk.rfind(b"\n") + 1
+            if not cut:
+                pending.append(chunk)
+                self._pending_size += len(chunk)
+                if self._pending_size > MAX_LINE_BYTES:
+                    self.bytes_read += self._pending_size
+                    pending.clear()
+                    self._pending_size = -1
+                    self._first = False
+                continue
+            data = b"".join([*pending, chunk[:cut]]) if pending else chunk[:cut]
+            pending.clear()
+            self._pending_size = len(chunk) - cut
+            if cut < len(chunk):
+                pending.append(chunk[cut:])
+            self.bytes_read += len(data)
+            return self._block(*self._decode(data))
+
+    def _decode(self, data: bytes) -> tuple[list[str], dict[int, int]]:
+        if self._first:
+            self._first = False
+            if data.startswith(b"\xef\xbb\xbf"):
+                data = data[3:]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            lines, bad = [], {}
+            for index, raw in enumerate(_split(data, b"\n")):
+                try:
+                    lines.append(raw.decode("utf-8"))
+                except UnicodeDecodeError as error:
+                    bad[index] = error.start + 1
+                    lines.append(raw.decode("utf-8", errors="replace"))
+            return lines, bad
+        lines = text.splitlines(True)
+        if len(lines) != text.count("\n") + (not text.endswith("\n")):
+            # A line break other than \n (a lone \r, a form feed...) stays inside its line.
+            lines = _split(text, "\n")
+        return lines, {}
+
+    def _block(self, lines: list[str], bad: dict[int, int]) -> list[str]:
+        self._lines, self._bad, self._next = lines, bad, 0
+        self._progress(self.bytes_read, self._rows_read())
+        return lines
 
 
 def read_chunks(stream: Iterable[bytes]) -> Iterator[bytes]:
@@ -126,63 +315,59 @@ def _split(data, newline):
     return lines
 
 
-def _line_blocks(stream: Iterable[bytes], outcome: Outcome, progress) -> Iterator[Iterable[str]]:
-    """Blocks of lines, decoded a block at a time. A block that is not all UTF-8 is decoded line by
-    line as it is read, so a wrong encoding is reported with its row, in row order."""
-    read = 0  # bytes of the lines handed out
-    numbered = 0  # lines handed out
-    pending: list[bytes] = []  # what follows the last line end seen
-    first = True
-    for chunk in chain(read_chunks(stream), [None]):
-        if chunk is None:  # the end: a last line without a line end
-            data = b"".join(pending)
-            if not data:
-                break
-        else:
-            cut = chunk.rfind(b"\n") + 1
-            if not cut:
-                pending.append(chunk)
-                continue
-            data = b"".join([*pending, chunk[:cut]]) if pending else chunk[:cut]
-            pending = [chunk[cut:]] if cut < len(chunk) else []
-        read += len(data)
-        if first:
-            first = False
-            if data.startswith(b"\xef\xbb\xbf"):
-                data = data[3:]
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raws = _split(data, b"\n")
-            yield _decode_each(raws, numbered, outcome)
-            numbered += len(raws)
-        else:
-            lines = text.splitlines(True)
-            if len(lines) != text.count("\n") + (not text.endswith("\n")):
-                # A line break other than \n (a lone \r, a form feed...) stays inside its line.
-                lines = _split(text, "\n")
-            yield lines
-            numbered += len(lines)
-        progress(read, outcome.rows_read)
-    progress(read, outcome.rows_read)
+#: Bytes that plain text hardly ever holds (all controls but tab, line feed, form feed, return and
+#: escape).
+_CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 27), *range(28, 32), 127])
+_SIGNATURES = (
+    (b"PK\x03\x04", "a spreadsheet workbook or another zipped file"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an older Excel workbook (.xls)"),
+    (b"%PDF", "a PDF"),
+)
+#: Bytes from the start of a file that `not_text` looks at.
+SNIFF_BYTES = 4096
 
 
-def _decode_each(raws: list[bytes], numbered: int, outcome: Outcome) -> Iterator[str]:
-    for number, raw in enumerate(raws, start=numbered + 1):
-        yield _decode(raw, number, outcome)
+def not_text(head: bytes) -> str | None:
+    """Why a file starting with `head` cannot be read as UTF-8 text, or None when it can be.
 
-
-def _decode(raw: bytes, number: int, outcome: Outcome) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        outcome.add(
-            number,
-            "",
-            f"Row {number} is not UTF-8 text (byte {error.start + 1} cannot be read). "
-            "Export the file again as CSV UTF-8.",
+    A UTF-16 file (with or without its byte-order mark) and a file that is not text at all are
+    refused as a whole; a stray byte that is not UTF-8, or a NUL, is a problem of its row.
+    """
+    save_as = "save it as UTF-8 (in a spreadsheet: Save as, then CSV UTF-8) and upload it again."
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return f"This file is UTF-32; {save_as}"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f"This file is UTF-16; {save_as}"
+    sample = head[:SNIFF_BYTES]
+    if len(sample) >= 4:
+        even, odd = sample[0::2], sample[1::2]
+        even_nuls, odd_nuls = even.count(0), odd.count(0)
+        if (odd_nuls * 2 >= len(odd) and even_nuls * 10 <= len(even)) or (
+            even_nuls * 2 >= len(even) and odd_nuls * 10 <= len(odd)
+        ):
+            return f"This file is UTF-16; {save_as}"
+    for signature, kind in _SIGNATURES:
+        if head.startswith(signature):
+            return f"This file is not text: it looks like {kind}. Save it as CSV UTF-8 and upload that."
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    if controls > 8 and controls * 20 > len(sample):
+        return (
+            "This file is not text. Choose the CSV file the ECM exported, saved as CSV UTF-8, "
+            "and upload that."
         )
-        return raw.decode("utf-8", errors="replace")
+    return None
+
+
+def _head(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first SNIFF_BYTES or so of the file, and the chunks again from the start."""
+    taken: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        taken.append(chunk)
+        size += len(chunk)
+        if size >= SNIFF_BYTES:
+            break
+    return b"".join(taken)[: SNIFF_BYTES * 2], chain(taken, chunks)
 
 
 def _moment(text: str) -> datetime:
@@ -240,24 +425,32 @@ class RowChecker:
             add(
                 row_number,
                 "",
-                f"Row {row_number} has {len(cells)} cells; every row needs {self.width}.",
+                f"Row {row_number} has {len(cells):,} cells; every row needs {self.width}.",
             )
             return None
         if self._order is not None:
             cells = [cells[i] for i in self._order]
+        # Values are stored stripped, so they are checked stripped: "\t=1+1" is a formula.
+        cells = list(map(str.strip, cells))
         joined = _SEP.join(cells)
+        problems_before = outcome.problem_count
         if (
             joined.startswith(FORMULA_STARTS)
             or _F1 in joined
             or _F2 in joined
             or _F3 in joined
             or _F4 in joined
-        ) and self._formulas(row_number, cells):
-            return None
-        special = (
-            "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined or "\x00" in joined
-        )
-        problems_before = outcome.problem_count
+            or "\x00" in joined
+            or (not joined.isascii() and _FORMULA_IN_ROW.search(joined))
+        ):
+            flagged = self._unsafe_cells(row_number, cells)
+            if flagged:
+                # Each such cell is one problem; the row's other cells are still checked.
+                def add(row, column, message, _add=outcome.add, _skip=flagged):
+                    if column not in _skip:
+                        _add(row, column, message)
+
+        special = "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined
         (
             reference,
             record_type,
@@ -268,7 +461,7 @@ class RowChecker:
             last_text,
             review_text,
             narrative,
-        ) = map(str.strip, cells)
+        ) = cells
 
         if not reference:
             add(row_number, "record_reference", "record_reference is empty.")
@@ -280,17 +473,6 @@ class RowChecker:
             add(row_number, "record_type", "record_type is longer than 60 characters.")
         if len(author_role) > 60:
             add(row_number, "author_role", "author_role is longer than 60 characters.")
-        if special and "\x00" in joined:
-            for name, text in zip(
-                _TEXT_COLUMNS, (reference, record_type, author_role), strict=True
-            ):
-                if "\x00" in text:
-                    add(
-                        row_number,
-                        name,
-                        f"{name} holds a NUL character (byte 0), which cannot be stored. "
-                        "Export the file again as CSV UTF-8.",
-                    )
 
         if due_text:
             due = self._due_times.get(due_text, _UNSEEN)
@@ -321,7 +503,7 @@ class RowChecker:
                 add(
                     row_number,
                     "due_time",
-                    f"due_time {due_text} is outside {self.period.label}, the month "
+                    f"due_time {shown(due_text)} is outside {self.period.label}, the month "
                     "this export is for.",
                 )
 
@@ -330,7 +512,7 @@ class RowChecker:
             add(
                 row_number,
                 "outcome_recorded",
-                f"outcome_recorded must be yes or no, not '{outcome_text}'.",
+                f"outcome_recorded must be yes or no, not {quoted(outcome_text)}.",
             )
 
         days = self._days
@@ -357,13 +539,13 @@ class RowChecker:
             add(
                 row_number,
                 "narrative_length",
-                f"narrative_length must be a whole number of characters, not '{narrative}'.",
+                f"narrative_length must be a whole number of characters, not {quoted(narrative)}.",
             )
         elif narrative_length > MAX_NARRATIVE_LENGTH:
             add(
                 row_number,
                 "narrative_length",
-                f"narrative_length {narrative} is too large: at most {MAX_NARRATIVE_LENGTH:,}.",
+                f"narrative_length {shown(narrative)} is too large: at most {MAX_NARRATIVE_LENGTH:,}.",
             )
 
         if outcome.problem_count > problems_before:
@@ -394,19 +576,29 @@ class RowChecker:
             f"{review_due[1] if review_due else _NULL}\t{narrative_length}\n"
         )
 
-    def _formulas(self, row_number: int, cells: list[str]) -> bool:
-        """Note each cell a spreadsheet would run as a formula; True if there was one."""
-        found = False
+    def _unsafe_cells(self, row_number: int, cells: list[str]) -> set[str]:
+        """Note each cell a spreadsheet would run as a formula, or that holds a NUL; give their
+        column names (empty when the quick scan was wrong)."""
+        flagged = set()
         for name, cell in zip(COLUMNS, cells, strict=True):
-            if cell.startswith(FORMULA_STARTS):
-                found = True
+            formula = _FORMULA_CELL.match(cell)
+            if formula:
+                flagged.add(name)
                 self.outcome.add(
                     row_number,
                     name,
-                    f"{name} starts with '{cell[0]}', which a spreadsheet would run as a "
-                    "formula. Remove it.",
+                    f"{name} starts with '{formula.group(1)}', which a spreadsheet would run as "
+                    "a formula. Remove it.",
                 )
-        return found
+            elif "\x00" in cell:
+                flagged.add(name)
+                self.outcome.add(
+                    row_number,
+                    name,
+                    f"{name} holds a NUL character (byte 0), which cannot be stored. "
+                    "Export the file again as CSV UTF-8.",
+                )
+        return flagged
 
     def _read_moment(self, text: str, cache: dict) -> tuple | None:
         read = None
@@ -478,18 +670,35 @@ class RowChecker:
 
 
 def _not_a_moment(column: str, text: str) -> str:
-    return f"{column} '{text}' is not a date and time like 2026-10-14 08:30."
+    return f"{column} {quoted(text)} is not a date and time like 2026-10-14 08:30."
 
 
 def _not_a_date(column: str, text: str) -> str:
-    return f"{column} '{text}' is not a date like 2026-10-14."
+    return f"{column} {quoted(text)} is not a date like 2026-10-14."
+
+
+def _names(names: list[str]) -> str:
+    """Column names for a message: the first five, each cut short, then how many more."""
+    listed = ", ".join(shown(name) for name in names[:5])
+    return listed + (f" and {len(names) - 5:,} more" if len(names) > 5 else "")
 
 
 def check_header(cells: list[str], outcome: Outcome) -> list[str] | None:
+    """The header's column names, or None after noting what is wrong with them. Linear in the
+    number of columns, and a header of more than MAX_COLUMNS is refused in one message."""
+    if len(cells) > MAX_COLUMNS:
+        outcome.add(
+            1,
+            "",
+            f"The header row has {len(cells):,} columns; an export has these {len(COLUMNS)}: "
+            f"{', '.join(COLUMNS)}. Check that this is the ECM export, comma separated.",
+        )
+        return None
     header = [c.strip().lower() for c in cells]
-    missing = [c for c in COLUMNS if c not in header]
-    extra = [c for c in header if c not in COLUMNS]
-    repeated = sorted({c for c in header if header.count(c) > 1})
+    counts = Counter(header)
+    missing = [c for c in COLUMNS if c not in counts]
+    extra = [c for c in counts if c not in _COLUMN_SET]
+    repeated = sorted(c for c, n in counts.items() if n > 1)
     if missing:
         outcome.add(
             1,
@@ -498,12 +707,12 @@ def check_header(cells: list[str], outcome: Outcome) -> list[str] | None:
         )
     if extra:
         outcome.add(
-            1,
-            "",
-            "Unexpected column" + ("s" if len(extra) > 1 else "") + ": " + ", ".join(extra) + ".",
+            1, "", "Unexpected column" + ("s" if len(extra) > 1 else "") + f": {_names(extra)}."
         )
     if repeated:
-        outcome.add(1, "", "Repeated column: " + ", ".join(repeated) + ".")
+        outcome.add(
+            1, "", "Repeated column" + ("s" if len(repeated) > 1 else "") + f": {_names(repeated)}."
+        )
     return None if (missing or extra or repeated) else header
 
 
@@ -587,7 +796,13 @@ def read_export(
             return plain
         stream.seek(0)
     outcome = Outcome(period=period)
-    reader = csv.reader(_lines(stream, outcome, progress))
+    head, chunks = _head(read_chunks(stream))
+    refusal = not_text(head)
+    if refusal:
+        outcome.add(0, "", refusal)
+        return outcome
+    source = _Source(chunks, lambda: outcome.rows_read, progress)
+    reader = csv.reader(source)
     try:
         first = next(reader)
     except StopIteration:
@@ -596,6 +811,12 @@ def read_export(
     except csv.Error as error:
         outcome.add(1, "", f"The header row cannot be read as CSV: {error}.")
         return outcome
+    except RowTooLong:
+        outcome.add(1, "", _too_long(1))
+        return outcome
+    source.row_size = 0
+    if source.undecodable:
+        _not_utf8(1, source, outcome)
     header = check_header(first, outcome)
     if header is None:
         return outcome
@@ -604,9 +825,9 @@ def read_export(
     try:
         if writer.copying:
             checker.line_prefix = f"{import_id}\t"
-            _check_rows(reader, outcome, checker.width, checker.line, writer.write_line)
+            _check_rows(reader, source, outcome, checker.width, checker.line, writer.write_line)
         else:
-            _check_rows(reader, outcome, checker.width, checker.check, writer.write)
+            _check_rows(reader, source, outcome, checker.width, checker.check, writer.write)
     finally:
         writer.close(ok=True)
     if outcome.rows_read == 0 and outcome.clean:
@@ -617,15 +838,18 @@ def read_export(
     return outcome
 
 
-def _check_rows(reader, outcome: Outcome, width: int, check, write) -> None:
-    """Check every row and write each good one. A row's number is the line
-    it starts on (a quoted cell may run over several lines)."""
-    last = reader.line_num
+def _check_rows(reader, source: _Source, outcome: Outcome, width: int, check, write) -> None:
+    """Check every row and write each good one. Rows are numbered as a spreadsheet shows them:
+    the header is row 1, a row whose quoted cells hold line breaks is still one row, and a blank
+    line is a row (with nothing to check)."""
+    row_number = 1
     while True:
         try:
             for cells in reader:
-                row_number = last + 1
-                last = reader.line_num
+                row_number += 1
+                source.row_size = 0
+                if source.undecodable:
+                    _not_utf8(row_number, source, outcome)
                 if len(cells) != width and (
                     not cells or (len(cells) == 1 and not cells[0].strip())
                 ):
@@ -638,9 +862,35 @@ def _check_rows(reader, outcome: Outcome, width: int, check, write) -> None:
                     write(checked)
             return
         except csv.Error as error:
-            start = last + 1
-            outcome.add(start, "", f"Row {start} cannot be read as CSV: {error}.")
-            last = reader.line_num
+            row_number += 1
+            source.row_size = 0
+            source.undecodable.clear()
+            outcome.rows_read += 1
+            outcome.add(row_number, "", f"Row {row_number} cannot be read as CSV: {error}.")
+        except RowTooLong:
+            row_number += 1
+            source.row_size = 0
+            source.undecodable.clear()
+            outcome.rows_read += 1
+            outcome.add(row_number, "", _too_long(row_number))
+
+
+def _too_long(row_number: int) -> str:
+    return (
+        f"Row {row_number} is longer than {MAX_ROW_CHARS:,} characters, more than any export row "
+        "needs, so it was not read. If a cell in it opens a quote mark, check that the quote "
+        "closes."
+    )
+
+
+def _not_utf8(row_number: int, source: _Source, outcome: Outcome) -> None:
+    outcome.add(
+        row_number,
+        "",
+        f"Row {row_number} is not UTF-8 text (byte {source.undecodable[0]} cannot be read). "
+        "Export the file again as CSV UTF-8.",
+    )
+    source.undecodable.clear()
 
 
 def _report_duplicates(import_id: int, outcome: Outcome) -> None:
@@ -671,20 +921,28 @@ def _report_duplicates(import_id: int, outcome: Outcome) -> None:
 
 
 def sniff_period(path) -> Period | None:
-    """The month of the first record's due time, for an export whose month was not given."""
+    """The month of the first record's due time, for an export whose month was not given. Reads
+    only the start of the file."""
+    import io
+
     from caregov.cadence import Cadence, period_containing
 
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = [c.strip().lower() for c in next(reader)]
-            first = next(reader)
-            return period_containing(
-                Cadence.MONTHLY,
-                _moment(first[header.index("due_time")].strip()).astimezone(LONDON).date(),
-            )
-        except (StopIteration, ValueError, OverflowError, IndexError, csv.Error):
-            return None
+    with open(path, "rb") as handle:
+        head = handle.read(2 * MAX_LINE_BYTES + 1)
+    if len(head) > 2 * MAX_LINE_BYTES:
+        head = head[: head.rfind(b"\n") + 1]  # whole lines only
+    if not_text(head):
+        return None
+    reader = csv.reader(io.StringIO(head.decode("utf-8-sig", errors="replace"), newline=""))
+    try:
+        header = [c.strip().lower() for c in next(reader)]
+        first = next(reader)
+        return period_containing(
+            Cadence.MONTHLY,
+            _moment(first[header.index("due_time")].strip()).astimezone(LONDON).date(),
+        )
+    except (StopIteration, ValueError, OverflowError, IndexError, csv.Error):
+        return None
 
 
 def export_rows(rows: Iterable[dict]) -> str:

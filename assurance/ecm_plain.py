@@ -28,7 +28,15 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.db.models import BigIntegerField, Count, F, Func, Value
 
-from assurance.ecm import COLUMNS, RECORD_FIELDS, Outcome, read_chunks
+from assurance.ecm import (
+    _INVISIBLE,
+    COLUMNS,
+    MAX_ROW_CHARS,
+    RECORD_FIELDS,
+    WIDE_FORMULA_STARTS,
+    Outcome,
+    read_chunks,
+)
 from assurance.models import EcmRecord
 from caregov.cadence import LONDON, Period
 
@@ -37,9 +45,10 @@ _DIGIT = "[0-9]"  # not \d, which takes other scripts' digits too
 _TIME = f"(?:[01]{_DIGIT}|2[0-3]):[0-5]{_DIGIT}(?::[0-5]{_DIGIT})?"
 #: A day of this century or the last: PostgreSQL refuses a day the month does not have.
 _DAY = f"(?:19|20){_DIGIT}{_DIGIT}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]{_DIGIT}|3[01])"
-# A text cell: no space at either end (the careful reader strips them), no formula start, no
-# quote inside, no line break or NUL; quoted or not. Its length is the database column's to check.
-_FIRST = r'[^\s",=+\-@\x00]'
+# A text cell: no space at either end (the careful reader strips them), no formula start (plain
+# or full width, nor an invisible character that might hide one), no quote inside, no line break
+# or NUL; quoted or not. Its length is the database column's to check.
+_FIRST = rf'[^\s",=+\-@\x00{"".join(WIDE_FORMULA_STARTS)}{_INVISIBLE}]'
 _LAST = r'(?<=[^\s",\x00])'
 _TEXT = rf'(?:{_FIRST}[^",\r\n\x00]*{_LAST}|"{_FIRST}[^"\r\n\x00]*{_LAST}")'
 _ANSWER = "(?i:yes|no|y|n|true|false|1|0)"
@@ -160,13 +169,16 @@ class CopyBlocks:
 
 def _blocks(stream) -> Iterator[tuple[str, int]]:
     """The file as blocks of whole lines, decoded, each line ending in a plain \\n; with the bytes
-    each block took. Not UTF-8 is not plain."""
+    each block took. Not UTF-8 is not plain, and nor is a line longer than the careful reader
+    takes: it is not gathered, so memory stays bounded whatever the line lengths."""
     pending = b""
     first = True
     for chunk in read_chunks(stream):
         data = pending + chunk if pending else chunk
         cut = data.rfind(b"\n") + 1
         if not cut:
+            if len(data) > MAX_ROW_CHARS:
+                raise NotPlain
             pending = data
             continue
         pending = data[cut:]

@@ -162,7 +162,11 @@ def import_queue(
     if period is None:
         period = ecm.sniff_period(temporary)
     if period is None:
+        with open(temporary, "rb") as stream:
+            refusal = ecm.not_text(stream.read(ecm.SNIFF_BYTES))
         temporary.unlink(missing_ok=True)
+        if refusal:
+            raise ValidationError({"file": refusal})
         raise ValidationError(
             {
                 "period": "Choose the month this export is for: its first row's due_time could not be read."
@@ -194,6 +198,12 @@ def import_queue(
     record.stored_path = str(stored)
     save_with_reason(record, actor=actor, reason="assurance.import.queued")
     return record, True
+
+
+IMPORT_STOPPED = (
+    "The import stopped unexpectedly and nothing was imported. Upload the file again; "
+    "if it happens again, tell your caregov administrator."
+)
 
 
 def import_run(ecm_import: EcmImport, *, at: datetime | None = None) -> EcmImport:
@@ -243,14 +253,29 @@ def import_run(ecm_import: EcmImport, *, at: datetime | None = None) -> EcmImpor
         # Nothing was kept (the transaction rolled back); say so rather than stay "importing".
         log.exception("ECM import %s stopped unexpectedly", ecm_import.pk)
         outcome = ecm.Outcome()
-        outcome.add(
-            0,
-            "",
-            "The import stopped unexpectedly and nothing was imported. Upload the file again; "
-            "if it happens again, tell your caregov administrator.",
-        )
+        outcome.add(0, "", IMPORT_STOPPED)
         duplicate = None
-    return _import_finish(ecm_import, outcome, duplicate, at=at)
+    try:
+        return _import_finish(ecm_import, outcome, duplicate, at=at)
+    except Exception:
+        # Never left "importing": say it stopped, and keep none of its rows.
+        log.exception("ECM import %s could not be finished", ecm_import.pk)
+        return _import_stopped(ecm_import, at=at)
+
+
+@transaction.atomic
+def _import_stopped(ecm_import: EcmImport, *, at: datetime | None = None) -> EcmImport:
+    ecm_import = EcmImport.objects.select_for_update().get(pk=ecm_import.pk)
+    EcmRecord.objects.filter(ecm_import=ecm_import).delete()
+    if at is not None:
+        ecm_import._history_date = at
+    ecm_import.status = EcmImport.Status.FAILED
+    ecm_import.problem_count = 1
+    ecm_import.problems = [{"row": 0, "column": "", "message": IMPORT_STOPPED}]
+    ecm_import.figures = {}
+    ecm_import.finished_at = at or timezone.now()
+    Path(ecm_import.stored_path).unlink(missing_ok=True)
+    return save_with_reason(ecm_import, actor=None, reason="assurance.import.refused")
 
 
 @transaction.atomic

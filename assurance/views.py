@@ -384,6 +384,7 @@ def import_detail(request, pk: int):
         {
             "record": record,
             "rows_so_far": rows,
+            "problems_more": max(0, record.problem_count - len(record.problems)),
             "percent": record.progress_percent
             if record.finished
             else min(99, int(100 * bytes_read / record.size_bytes) if record.size_bytes else 0),

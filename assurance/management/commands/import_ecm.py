@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.template.defaultfilters import pluralize
 
 from assurance.services import import_file
 from caregov.cadence import parse_month
@@ -68,8 +69,14 @@ class Command(BaseCommand):
         if record.status != record.Status.IMPORTED:
             for problem in record.problems:
                 self.stderr.write(f"row {problem['row']}: {problem['message']}")
+            count, more = record.problem_count, record.problem_count - len(record.problems)
+            if more > 0:
+                self.stderr.write(
+                    f"… and {more:,} more problem{pluralize(more)}; {count:,} in all."
+                )
             raise CommandError(
-                f"Nothing imported: {record.problem_count} problem(s) in {record.rows_read} rows."
+                f"Nothing imported: {count:,} problem{pluralize(count)} in "
+                f"{record.rows_read:,} row{pluralize(record.rows_read)}."
             )
         self.stdout.write(
             self.style.SUCCESS(
