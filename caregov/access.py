@@ -89,8 +89,8 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "decisions.record": LEADERS,
     "triggers.configure": frozenset({R.QUALITY_LEAD, R.ORG_ADMIN}),
     # Data assurance (assurance app). Commissioners read the figures of the services they
-    # commission, and write nothing. The audits themselves are staff-level records (each record's
-    # support needs, who supported the person): they stay with the provider.
+    # commission, and write nothing. The audits themselves are staff-level records (which member
+    # of staff needs training, supervision or coaching): they stay with the provider.
     "assurance.view": REVIEWERS | {R.DIGITAL_CHAMPION, R.COMMISSIONER},
     "audits.view": REVIEWERS,
     "audits.conduct": frozenset(

@@ -408,7 +408,17 @@ def people_who_can_act(
     it (`acting_service`, None for the whole organisation): their role here before an
     organisation-wide one. People of the service come first, then the organisation's, by name.
     """
-    from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+    from django.db.models import (
+        Case,
+        Exists,
+        F,
+        IntegerField,
+        OuterRef,
+        Q,
+        Subquery,
+        Value,
+        When,
+    )
 
     if record is not None:
         organisation, service = record.organisation, record.service
@@ -430,7 +440,7 @@ def people_who_can_act(
             *(When(role=role, then=Value(rank)) for role, rank in _ROLE_RANK.items()),
             output_field=IntegerField(),
         ),
-    ).order_by("here", "rank", "service__name")
+    ).order_by("here", "rank", F("service__name").asc(nulls_first=True))
     return (
         User.objects.filter(Exists(memberships), organisation=organisation, is_active=True)
         .annotate(

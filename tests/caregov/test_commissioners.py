@@ -1,6 +1,6 @@
 """Commissioners read what is theirs to see (issue 13, section 6): the assurance figures of the
-services they commission, never the staff-level records behind them (audits with each person's
-support needs and who supported them, staff tests, practice gaps) nor who works at the service."""
+services they commission, never the staff-level records behind them (audits with the support
+each member of staff needs, staff tests, practice gaps) nor who works at the service."""
 
 import pytest
 from django.urls import reverse
@@ -18,8 +18,9 @@ def commissioner(client, world):
 def _audit(world):
     audit = world.record("audit", world.service_a)
     record = audit.records.get()
-    record.support_need = "Needs two carers to transfer; diabetic"
-    record.support_staff = "Supported by Kim Osei"
+    # Which member of staff needs supervision: a staff-level support record.
+    record.support_need = record.Need.SUPERVISION
+    record.support_staff = "Night senior SN-114"
     record.save()
     return audit
 
@@ -39,7 +40,7 @@ def test_a_commissioner_cannot_open_the_audits_of_the_service_they_commission(
     audit = _audit(world)
     response = client.get(reverse(name, kwargs=kwargs(audit)))
     assert response.status_code in {403, 404}
-    assert "diabetic" not in response.content.decode()
+    assert "SN-114" not in response.content.decode()
 
 
 def test_a_registered_manager_still_opens_the_audits_of_their_service(client, world):
