@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caregov.settings")
@@ -63,22 +64,19 @@ def child_import(path: str, service_id: int, actor_id: int) -> None:
     """Run in a fresh process: import one file, print seconds, outcome and memory as JSON."""
     import resource
 
-    from bench.assurance_import import reset_peak, vm
-
     from assurance import ecm, services
+    from bench.assurance_import import reset_peak, vm
     from caregov.cadence import Cadence, period_containing
     from caregov.models import Service, User
 
     service = Service.objects.get(pk=service_id)
     actor = User.objects.get(pk=actor_id)
-    october = period_containing(Cadence.MONTHLY, __import__("datetime").date(2026, 10, 1))
+    october = period_containing(Cadence.MONTHLY, date(2026, 10, 1))
     rss_before = vm("VmRSS")
     peak_reset = reset_peak()
     hwm_before = vm("VmHWM")
     started = time.perf_counter()
-    record, _ = services.import_file(
-        actor=actor, service=service, path=Path(path), period=october
-    )
+    record, _ = services.import_file(actor=actor, service=service, path=Path(path), period=october)
     seconds = time.perf_counter() - started
     hwm_after = vm("VmHWM")
     print(
@@ -147,7 +145,9 @@ def main() -> None:
         tmp = Path(tmp)
         name = BENCH_DATABASE if connection.vendor == "postgresql" else str(tmp / "bench.sqlite3")
         connection.settings_dict.setdefault("TEST", {})["NAME"] = name
-        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        old_name = connection.creation.create_test_db(
+            verbosity=0, autoclobber=True, serialize=False
+        )
         try:
             figures = run(tmp, args.megabytes, args.rows, args.before)
         finally:
