@@ -212,11 +212,14 @@ class AttentionItem:
 
     @property
     def sort_key(self) -> tuple:
+        # Escalations raised the same day: the earlier first, as escalations_by_urgency has it.
+        raised = self.record.raised_at.timestamp() if self.kind == "escalation" else 0
         return (
             severity_rank(self.severity),
             -self.days_overdue,
             self.due_on,
             KINDS.index(self.kind),
+            raised,
             self.record.pk,
         )
 
@@ -246,13 +249,13 @@ class AttentionItem:
 
     @property
     def with_whom(self) -> str:
-        """Who it is with, when that is not plain from the kind: an escalation's body, an
-        action's owner."""
+        """Who it is with: an escalation's body, an action's owner ("" for a review, which is
+        the reader's own to sign off)."""
         if self.kind == "escalation":
             return f"with the {self.record.get_escalated_to_display().lower()}"
         if self.kind == "action":
             return f"owner {self.record.owner}"
-        return f"signed off by the {self.record.get_body_display().lower()}"
+        return ""
 
     @property
     def when(self) -> str:
@@ -333,17 +336,16 @@ def needs_attention(*, user: User, at: datetime) -> NeedsAttention:
     # At a service where they manage, every escalation is theirs to act on, even one escalated
     # above them (they acknowledge it and raise actions); across an organisation, those with
     # their body.
-    own_services = access.services_where(user, "escalations.manage").filter(
-        pk__in=[m.service_id for m in access.memberships_of(user) if m.service_id]
-    )
+    managers = access.roles_granting("escalations.manage")
+    own_services = [
+        m.service_id for m in access.memberships_of(user) if m.service_id and m.role in managers
+    ]
     escalations = (
         escalation_list(user=user)
         .exclude(status=Escalation.Status.RESOLVED)
         .filter(raised_at__lte=at)
         .filter(
-            Q(owner=user)
-            | _acting_for(user, field="escalated_to")
-            | Q(service__in=own_services.values("pk"))
+            Q(owner=user) | _acting_for(user, field="escalated_to") | Q(service_id__in=own_services)
         )
     )
     for e in escalations:
