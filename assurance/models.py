@@ -84,8 +84,13 @@ class EcmImport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    #: When the run that holds the import ("Importing") claimed it; one run at a time.
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    #: Runs that have claimed it, ever: a run's number tells it whether the claim is still its own.
+    attempts = models.PositiveIntegerField(default=0)
+    #: Runs lost with their worker since it was last queued by a person; bounded by the sweeper.
+    lost_runs = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords(excluded_fields=["bytes_read", "rows_read"])
 
     class Meta:
@@ -153,6 +158,13 @@ class EcmRecord(models.Model):
 
     class Meta:
         verbose_name = "ECM record"
+        constraints = [
+            # One copy of each row of a file, whatever runs the import: on PostgreSQL the only
+            # b-tree the table keeps (it also finds an import's rows).
+            models.UniqueConstraint(
+                fields=["ecm_import", "row_number"], name="assurance_ecm_row_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.reference
