@@ -197,8 +197,8 @@ def test_two_workers_running_one_import_at_once_or_just_apart_store_it_once(worl
         thread.join(timeout=120)
     assert not errors
     record.refresh_from_db()
-    assert record.status == EcmImport.Status.IMPORTED, record.problems
-    assert (record.rows_read, rows_of(record), record.attempts) == (20_000, 20_000, 1)
+    assert (record.status, record.rows_read, rows_of(record)) == ("imported", 20_000, 20_000)
+    assert record.attempts == 1  # the other run found it claimed, or finished, and did nothing
 
 
 # Lost workers: the sweeper on the one scheduler ----------------------------------------------------
