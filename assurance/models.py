@@ -89,6 +89,9 @@ class EcmImport(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     #: Runs that have claimed it, ever: a run's number tells it whether the claim is still its own.
     attempts = models.PositiveIntegerField(default=0)
+    #: The Celery task whose run holds the claim: that same message delivered again means the
+    #: run died with its worker process (Celery puts the message back), so it is taken over.
+    claimed_by = models.CharField(max_length=64, blank=True)
     #: Runs lost with their worker since it was last queued by a person; bounded by the sweeper.
     lost_runs = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords(excluded_fields=["bytes_read", "rows_read"])

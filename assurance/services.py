@@ -243,15 +243,17 @@ def _import_lost(ecm_import: EcmImport, *, at: datetime) -> EcmImport:
     return save_with_reason(ecm_import, actor=None, reason="assurance.import.worker_lost")
 
 
-def _import_claim(import_id: int, at: datetime) -> EcmImport | None:
-    """Claim the import for this run: a queued one, or one whose run has gone silent (its worker
-    died). None when there is nothing to do: it is finished, or a live run holds it."""
+def _import_claim(import_id: int, at: datetime, task_id: str | None = None) -> EcmImport | None:
+    """Claim the import for this run: a queued one, or one whose run has gone silent or was this
+    same task's (its worker died). None when there is nothing to do: it is finished, or a live
+    run holds it."""
     with transaction.atomic():
         ecm_import = EcmImport.objects.select_for_update().filter(pk=import_id).first()
         if ecm_import is None or ecm_import.finished:
             return None
         if ecm_import.status == EcmImport.Status.RUNNING:
-            if not import_stale(ecm_import):
+            redelivered = bool(task_id) and ecm_import.claimed_by == task_id
+            if not (redelivered or import_stale(ecm_import)):
                 return None
             ecm_import.lost_runs += 1
             if ecm_import.lost_runs >= settings.LONG_TASK_ATTEMPTS:
@@ -260,16 +262,19 @@ def _import_claim(import_id: int, at: datetime) -> EcmImport | None:
         ecm_import.status = EcmImport.Status.RUNNING
         ecm_import.started_at = at
         ecm_import.attempts += 1
+        ecm_import.claimed_by = (task_id or "")[:64]
         return save_with_reason(ecm_import, actor=None, reason="assurance.import.started")
 
 
-def import_run(ecm_import: EcmImport, *, at: datetime | None = None) -> EcmImport:
+def import_run(
+    ecm_import: EcmImport, *, at: datetime | None = None, task_id: str | None = None
+) -> EcmImport:
     """Check and load a queued import (the Celery task's body). All or nothing; safe to rerun.
 
     One run at a time holds the import (its claim); a second run while the first is alive, or
     after it finished, changes nothing. The rows and the outcome are committed together, and
     only by the run that still holds the claim, so an import's rows are stored once."""
-    claimed = _import_claim(ecm_import.pk, at or timezone.now())
+    claimed = _import_claim(ecm_import.pk, at or timezone.now(), task_id)
     if claimed is None:
         return EcmImport.objects.get(pk=ecm_import.pk)
     ecm_import = claimed

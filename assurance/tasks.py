@@ -10,6 +10,7 @@ from assurance.services import import_run
 
 
 @shared_task(
+    bind=True,
     name="assurance.import_ecm_export",
     acks_late=True,
     # A worker process killed mid-import puts the message back; the import's claim makes the
@@ -19,10 +20,10 @@ from assurance.services import import_run
     soft_time_limit=settings.ECM_IMPORT_SOFT_TIME_LIMIT,
     time_limit=settings.ECM_IMPORT_TIME_LIMIT,
 )
-def import_ecm_export(import_id: int) -> str:
+def import_ecm_export(self, import_id: int) -> str:
     """Check and load an uploaded ECM export. Running it twice changes nothing."""
     record = EcmImport.objects.filter(pk=import_id).first()
     if record is None:
         return f"No import {import_id}"
-    record = import_run(record)
+    record = import_run(record, task_id=self.request.id)
     return f"Import {record.pk}: {record.get_status_display()}, {record.rows_read} rows"

@@ -28,6 +28,16 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name="ecmimport",
+            name="claimed_by",
+            field=models.CharField(blank=True, max_length=64),
+        ),
+        migrations.AddField(
+            model_name="historicalecmimport",
+            name="claimed_by",
+            field=models.CharField(blank=True, max_length=64),
+        ),
+        migrations.AddField(
+            model_name="ecmimport",
             name="attempts",
             field=models.PositiveIntegerField(default=0),
         ),
