@@ -162,6 +162,17 @@ def test_a_run_whose_import_was_taken_over_meanwhile_keeps_nothing_and_fails_not
     assert rows_of(record) == 0
 
 
+def test_the_same_task_delivered_again_takes_its_import_over_at_once(world, manager):
+    # Celery puts a message back when the worker process running it dies: the claim is that
+    # task's own, so the import need not wait to go stale.
+    record = queued(manager, world.service_a)
+    services._import_claim(record.pk, timezone.now(), "task-1")
+    assert services.import_run(record, task_id="task-2").status == EcmImport.Status.RUNNING
+    record = services.import_run(record, task_id="task-1")
+    assert record.status == EcmImport.Status.IMPORTED, record.problems
+    assert (rows_of(record), record.attempts, record.lost_runs) == (6, 2, 1)
+
+
 def test_the_database_refuses_a_second_copy_of_a_row(world, manager):
     record = services.import_run(queued(manager, world.service_a))
     copy = EcmRecord.objects.filter(ecm_import=record, row_number=2).values().get()
