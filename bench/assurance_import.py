@@ -50,7 +50,8 @@ django.setup()
 from django.db import connection, connections, transaction  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCH_DATABASE = "caregov_bench"
+#: CAREGOV_BENCH_DATABASE names another, so that two checkouts can measure at once.
+BENCH_DATABASE = os.environ.get("CAREGOV_BENCH_DATABASE", "caregov_bench")
 MONTH = date(2026, 10, 1)
 #: (record type, share of rows, has a review date)
 RECORD_TYPES = [
