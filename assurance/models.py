@@ -138,9 +138,10 @@ class EcmRecord(models.Model):
     """
 
     # Rows are loaded a whole file at a time and never change, so the database keeps no per-row
-    # foreign-key check and no b-tree to update while a million rows arrive: the import is the
-    # only writer, and migration 0003 adds a BRIN index on ecm_import (PostgreSQL; rows of one
-    # import lie together on disk) or a b-tree (elsewhere).
+    # foreign-key check and no primary-key b-tree: its one b-tree is the unique (import, row)
+    # below, which keeps a file from being stored twice and finds an import's rows (0006 drops
+    # the BRIN index 0003 added for that on PostgreSQL; elsewhere 0003's (import, reference)
+    # b-tree stays).
     ecm_import = models.ForeignKey(
         EcmImport,
         on_delete=models.CASCADE,

@@ -429,7 +429,7 @@ def run(tmp: Path, rows: int, small: int, runs: int) -> dict:
         "import": {
             "what": "services.import_file in a fresh process: store and checksum the file, check "
             "it (the quick way: a regular expression per block of lines, PostgreSQL's CSV reader "
-            "for the values), COPY into assurance_ecmrecord (a BRIN index, no b-tree), look for a "
+            "for the values), COPY into assurance_ecmrecord (one b-tree: the unique (import, row)), look for a "
             "reference on two rows, commit, compute the month's figures; median of the runs, "
             "one service each",
             "way": big_result["way"],
