@@ -438,6 +438,7 @@ def sweep_imports(*, at: datetime) -> str:
                 continue
             ecm_import.status = EcmImport.Status.QUEUED
             save_with_reason(ecm_import, actor=None, reason="assurance.import.requeued")
+            cache.delete(_progress_key(ecm_import.pk))  # the lost run's share, not this one's
             _enqueue_import(ecm_import)
             requeued += 1
     said = []
