@@ -8,8 +8,13 @@ class AssuranceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from assurance import demo, reviews, triggers  # noqa: F401  (register with the kernel)
-        from caregov.registry import DemoBuilder, register_demo_builder, register_menu_item
+        from assurance import demo, reviews, services, triggers  # noqa: F401  (the kernel's)
+        from caregov.registry import (
+            DemoBuilder,
+            register_demo_builder,
+            register_menu_item,
+            register_scheduled_job,
+        )
 
         register_demo_builder(
             DemoBuilder(
@@ -22,3 +27,4 @@ class AssuranceConfig(AppConfig):
 
         register_menu_item("Data assurance", "assurance:overview", "assurance.view")
         register_menu_item("Audits", "assurance:audit_list", "audits.view")
+        register_scheduled_job("assurance.imports", services.sweep_imports)

@@ -84,8 +84,16 @@ class EcmImport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    #: When the run that holds the import ("Importing") claimed it; one run at a time.
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    #: Runs that have claimed it, ever: a run's number tells it whether the claim is still its own.
+    attempts = models.PositiveIntegerField(default=0)
+    #: The Celery task whose run holds the claim: that same message delivered again means the
+    #: run died with its worker process (Celery puts the message back), so it is taken over.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    #: Runs lost with their worker since it was last queued by a person; bounded by the sweeper.
+    lost_runs = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords(excluded_fields=["bytes_read", "rows_read"])
 
     class Meta:
@@ -130,9 +138,10 @@ class EcmRecord(models.Model):
     """
 
     # Rows are loaded a whole file at a time and never change, so the database keeps no per-row
-    # foreign-key check and no b-tree to update while a million rows arrive: the import is the
-    # only writer, and migration 0003 adds a BRIN index on ecm_import (PostgreSQL; rows of one
-    # import lie together on disk) or a b-tree (elsewhere).
+    # foreign-key check and no primary-key b-tree: its one b-tree is the unique (import, row)
+    # below, which keeps a file from being stored twice and finds an import's rows (0006 drops
+    # the BRIN index 0003 added for that on PostgreSQL; elsewhere 0003's (import, reference)
+    # b-tree stays).
     ecm_import = models.ForeignKey(
         EcmImport,
         on_delete=models.CASCADE,
@@ -153,6 +162,13 @@ class EcmRecord(models.Model):
 
     class Meta:
         verbose_name = "ECM record"
+        constraints = [
+            # One copy of each row of a file, whatever runs the import: on PostgreSQL the only
+            # b-tree the table keeps (it also finds an import's rows).
+            models.UniqueConstraint(
+                fields=["ecm_import", "row_number"], name="assurance_ecm_row_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.reference

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import time
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -206,66 +208,165 @@ IMPORT_STOPPED = (
 )
 
 
-def import_run(ecm_import: EcmImport, *, at: datetime | None = None) -> EcmImport:
-    """Check and load a queued import (the Celery task's body). All or nothing; safe to rerun."""
+class _LostClaim(Exception):
+    """Another run took the import over while this one worked: this run keeps nothing."""
+
+
+#: What an import that a worker left says once the sweeper gives up on it.
+LOST_WORKER_MESSAGE = "The worker stopped while importing; try again."
+
+
+def _heartbeat_key(import_id: int) -> str:
+    return f"assurance.import.{import_id}.heartbeat"
+
+
+def _claim_of(ecm_import: EcmImport) -> tuple:
+    return (ecm_import.attempts, ecm_import.started_at)
+
+
+def _last_sign(ecm_import: EcmImport) -> datetime | None:
+    """When the run holding the import last showed it was alive: its claim, or its progress
+    (a heartbeat in the cache, counted only if it is this claim's)."""
+    claim, beat = cache.get(_heartbeat_key(ecm_import.pk), (None, None))
+    if claim != _claim_of(ecm_import):
+        beat = None
+    moments = [m for m in (ecm_import.started_at, beat) if m is not None]
+    return max(moments) if moments else None
+
+
+def import_stale(ecm_import: EcmImport, *, at: datetime | None = None) -> bool:
+    """An import "Importing" whose run has said nothing for the stale time: its worker is gone."""
+    if ecm_import.status != EcmImport.Status.RUNNING:
+        return False
+    last = _last_sign(ecm_import)
+    stale_after = timedelta(seconds=settings.ECM_IMPORT_STALE_SECONDS)
+    return last is None or last < (at or timezone.now()) - stale_after
+
+
+def _import_lost(ecm_import: EcmImport, *, at: datetime) -> EcmImport:
+    """The import's run died with its worker and it has been run as often as it may: say so, and
+    keep the file so that "Try again" can queue it."""
+    ecm_import.status = EcmImport.Status.FAILED
+    ecm_import.finished_at = at
+    ecm_import.problem_count = 1
+    ecm_import.problems = [{"row": 0, "column": "", "message": LOST_WORKER_MESSAGE}]
+    return save_with_reason(ecm_import, actor=None, reason="assurance.import.worker_lost")
+
+
+def _import_claim(import_id: int, at: datetime, task_id: str | None = None) -> EcmImport | None:
+    """Claim the import for this run: a queued one, or one whose run has gone silent or was this
+    same task's (its worker died). None when there is nothing to do: it is finished, or a live
+    run holds it."""
     with transaction.atomic():
-        ecm_import = EcmImport.objects.select_for_update().get(pk=ecm_import.pk)
-        if ecm_import.finished:
-            return ecm_import
-        # A run that stopped after its rows were committed left them behind: start afresh.
-        retried = ecm_import.status == EcmImport.Status.RUNNING
+        ecm_import = EcmImport.objects.select_for_update().filter(pk=import_id).first()
+        if ecm_import is None or ecm_import.finished:
+            return None
+        if ecm_import.status == EcmImport.Status.RUNNING:
+            redelivered = bool(task_id) and ecm_import.claimed_by == task_id
+            if not (redelivered or import_stale(ecm_import)):
+                return None
+            ecm_import.lost_runs += 1
+            if ecm_import.lost_runs >= settings.LONG_TASK_ATTEMPTS:
+                _import_lost(ecm_import, at=at)
+                return None
         ecm_import.status = EcmImport.Status.RUNNING
-        ecm_import.started_at = at or timezone.now()
-        if at is not None:
-            ecm_import._history_date = at
-        save_with_reason(ecm_import, actor=None, reason="assurance.import.started")
+        ecm_import.started_at = at
+        ecm_import.attempts += 1
+        ecm_import.claimed_by = (task_id or "")[:64]
+        return save_with_reason(ecm_import, actor=None, reason="assurance.import.started")
+
+
+def import_run(
+    ecm_import: EcmImport, *, at: datetime | None = None, task_id: str | None = None
+) -> EcmImport:
+    """Check and load a queued import (the Celery task's body). All or nothing; safe to rerun.
+
+    One run at a time holds the import (its claim); a second run while the first is alive, or
+    after it finished, changes nothing. The rows and the outcome are committed together, and
+    only by the run that still holds the claim, so an import's rows are stored once."""
+    claimed = _import_claim(ecm_import.pk, at or timezone.now(), task_id)
+    if claimed is None:
+        return EcmImport.objects.get(pk=ecm_import.pk)
+    ecm_import = claimed
+    if at is not None:
+        ecm_import._history_date = at
+    attempt, claim = ecm_import.attempts, _claim_of(ecm_import)
     period = month_of(ecm_import.period_start)
-    key = _progress_key(ecm_import.pk)
+    key, beat_key = _progress_key(ecm_import.pk), _heartbeat_key(ecm_import.pk)
+    last_beat = [0.0]
 
     def progress(bytes_read: int, rows: int) -> None:
         cache.set(key, (bytes_read, rows), timeout=3600)
+        now = time.monotonic()
+        if now - last_beat[0] >= 1:
+            last_beat[0] = now
+            cache.set(beat_key, (claim, timezone.now()), timeout=24 * 3600)
 
     try:
         with transaction.atomic():
-            if retried:
-                EcmRecord.objects.filter(ecm_import=ecm_import).delete()
-            with open(ecm_import.stored_path, "rb") as stream:
-                outcome = ecm.read_export(
-                    stream, import_id=ecm_import.pk, period=period, progress=progress
-                )
-            duplicate = None
-            if outcome.clean and outcome.period is not None:
-                duplicate = EcmImport.objects.filter(
-                    service=ecm_import.service,
-                    period_start=outcome.period.start,
-                    sha256=ecm_import.sha256,
-                    status=EcmImport.Status.IMPORTED,
-                ).first()
-            if not outcome.clean or duplicate is not None:
-                transaction.set_rollback(True)
+            # A run that stopped before this one left nothing (its transaction rolled back), but
+            # rows committed by older code, or by hand, would be counted twice: start afresh.
+            EcmRecord.objects.filter(ecm_import=ecm_import).delete()
+            with transaction.atomic():
+                with open(ecm_import.stored_path, "rb") as stream:
+                    outcome = ecm.read_export(
+                        stream, import_id=ecm_import.pk, period=period, progress=progress
+                    )
+                duplicate = None
+                if outcome.clean and outcome.period is not None:
+                    duplicate = (
+                        EcmImport.objects.filter(
+                            service=ecm_import.service,
+                            period_start=outcome.period.start,
+                            sha256=ecm_import.sha256,
+                            status=EcmImport.Status.IMPORTED,
+                        )
+                        .exclude(pk=ecm_import.pk)
+                        .first()
+                    )
+                if not outcome.clean or duplicate is not None:
+                    transaction.set_rollback(True)
+            return _import_finish(ecm_import, outcome, duplicate, attempt=attempt, at=at)
+    except _LostClaim:
+        log.info("ECM import %s: run %s was taken over; it keeps nothing", ecm_import.pk, attempt)
+        return EcmImport.objects.get(pk=ecm_import.pk)
+    except SoftTimeLimitExceeded:
+        outcome = ecm.Outcome()
+        minutes = settings.ECM_IMPORT_SOFT_TIME_LIMIT // 60
+        outcome.add(
+            0,
+            "",
+            f"The import took longer than {minutes} minute{'s' if minutes != 1 else ''} and was "
+            "stopped; nothing was imported. Split the export into smaller files, or tell your "
+            "caregov administrator.",
+        )
     except OSError as error:
         outcome = ecm.Outcome()
         outcome.add(
             0, "", f"The uploaded file could not be read ({error.strerror}). Upload it again."
         )
-        duplicate = None
     except Exception:
         # Nothing was kept (the transaction rolled back); say so rather than stay "importing".
         log.exception("ECM import %s stopped unexpectedly", ecm_import.pk)
         outcome = ecm.Outcome()
         outcome.add(0, "", IMPORT_STOPPED)
-        duplicate = None
     try:
-        return _import_finish(ecm_import, outcome, duplicate, at=at)
+        return _import_finish(ecm_import, outcome, None, attempt=attempt, at=at)
+    except _LostClaim:
+        return EcmImport.objects.get(pk=ecm_import.pk)
     except Exception:
         # Never left "importing": say it stopped, and keep none of its rows.
         log.exception("ECM import %s could not be finished", ecm_import.pk)
-        return _import_stopped(ecm_import, at=at)
+        return _import_stopped(ecm_import, attempt=attempt, at=at)
 
 
 @transaction.atomic
-def _import_stopped(ecm_import: EcmImport, *, at: datetime | None = None) -> EcmImport:
+def _import_stopped(
+    ecm_import: EcmImport, *, attempt: int, at: datetime | None = None
+) -> EcmImport:
     ecm_import = EcmImport.objects.select_for_update().get(pk=ecm_import.pk)
+    if ecm_import.status != EcmImport.Status.RUNNING or ecm_import.attempts != attempt:
+        return ecm_import
     EcmRecord.objects.filter(ecm_import=ecm_import).delete()
     if at is not None:
         ecm_import._history_date = at
@@ -280,9 +381,16 @@ def _import_stopped(ecm_import: EcmImport, *, at: datetime | None = None) -> Ecm
 
 @transaction.atomic
 def _import_finish(
-    ecm_import: EcmImport, outcome: ecm.Outcome, duplicate, *, at: datetime | None = None
+    ecm_import: EcmImport,
+    outcome: ecm.Outcome,
+    duplicate,
+    *,
+    attempt: int,
+    at: datetime | None = None,
 ) -> EcmImport:
     ecm_import = EcmImport.objects.select_for_update().get(pk=ecm_import.pk)
+    if ecm_import.status != EcmImport.Status.RUNNING or ecm_import.attempts != attempt:
+        raise _LostClaim
     if at is not None:
         ecm_import._history_date = at
     ecm_import.rows_read = outcome.rows_read
@@ -324,6 +432,80 @@ def _import_finish(
     }
     save_with_reason(ecm_import, actor=None, reason="assurance.import.figures_computed")
     Path(ecm_import.stored_path).unlink(missing_ok=True)
+    return ecm_import
+
+
+def _enqueue_import(ecm_import: EcmImport) -> None:
+    from assurance.tasks import import_ecm_export
+
+    pk = ecm_import.pk
+    transaction.on_commit(lambda: import_ecm_export.delay(pk))
+
+
+#: The sweeper acts for the scheduler's runs for now, not for replays or simulated years.
+SWEEP_WITHIN = timedelta(hours=1)
+
+
+def sweep_imports(*, at: datetime) -> str:
+    """The scheduler's step for imports a worker left "Importing": back to the queue (the next
+    run starts the file afresh), or, once runs have been lost as often as allowed, failed with
+    the reason and kept for "Try again"."""
+    if abs(at - timezone.now()) > SWEEP_WITHIN:
+        return ""
+    requeued = failed = 0
+    running = EcmImport.objects.filter(status=EcmImport.Status.RUNNING).values_list("pk", flat=True)
+    for pk in list(running):
+        with transaction.atomic():
+            ecm_import = EcmImport.objects.select_for_update().get(pk=pk)
+            if not import_stale(ecm_import, at=at):
+                continue
+            ecm_import.lost_runs += 1
+            if ecm_import.lost_runs >= settings.LONG_TASK_ATTEMPTS:
+                _import_lost(ecm_import, at=at)
+                failed += 1
+                continue
+            ecm_import.status = EcmImport.Status.QUEUED
+            save_with_reason(ecm_import, actor=None, reason="assurance.import.requeued")
+            cache.delete(_progress_key(ecm_import.pk))  # the lost run's share, not this one's
+            _enqueue_import(ecm_import)
+            requeued += 1
+    said = []
+    if requeued:
+        said.append(f"{requeued} import{'s' if requeued != 1 else ''} sent back to the queue")
+    if failed:
+        said.append(f"{failed} import{'s' if failed != 1 else ''} failed after lost workers")
+    return "; ".join(said)
+
+
+def import_can_retry(ecm_import: EcmImport) -> bool:
+    """A failed import whose file is still kept (a lost worker's) can be queued again as it is."""
+    return (
+        ecm_import.status == EcmImport.Status.FAILED
+        and bool(ecm_import.stored_path)
+        and Path(ecm_import.stored_path).is_file()
+    )
+
+
+def import_retry(*, actor: User, ecm_import: EcmImport) -> EcmImport:
+    """Queue a failed import of a kept file again ("Try again")."""
+    _require(actor, "ecm.import", ecm_import.service)
+    with transaction.atomic():
+        ecm_import = EcmImport.objects.select_for_update().get(pk=ecm_import.pk)
+        if not import_can_retry(ecm_import):
+            raise ValidationError(
+                "Only an import the worker stopped can be tried again; upload the file again."
+                if ecm_import.status == EcmImport.Status.FAILED
+                else "This import is not finished, so it cannot be tried again."
+            )
+        ecm_import.status = EcmImport.Status.QUEUED
+        ecm_import.lost_runs = 0
+        ecm_import.problem_count = 0
+        ecm_import.problems = []
+        ecm_import.bytes_read = ecm_import.rows_read = 0
+        ecm_import.finished_at = None
+        save_with_reason(ecm_import, actor=actor, reason="assurance.import.retried")
+        cache.delete(_progress_key(ecm_import.pk))
+        _enqueue_import(ecm_import)
     return ecm_import
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("imports/new/", views.import_new, name="import_new"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("imports/<int:pk>/progress/", views.import_progress, name="import_progress"),
+    path("imports/<int:pk>/retry/", views.import_retry, name="import_retry"),
     # Record audits
     path("audits/", views.audit_list, name="audit_list"),
     path("audits/new/", views.audit_new, name="audit_new"),

@@ -60,7 +60,7 @@ from caregov.forms import apply_validation_error
 from caregov.history import history_entries
 from caregov.models import Action, Service
 from caregov.services.governance import can_conduct_review
-from caregov.views.governance import form_page, history_page
+from caregov.views.governance import confirm_page, form_page, history_page
 from caregov.views.lists import csv_response, filtered_page, wants_csv
 
 TREND_MONTHS = 6
@@ -383,6 +383,7 @@ def import_detail(request, pk: int):
         "assurance/import_detail.html",
         {
             "record": record,
+            "can_retry": services.import_can_retry(record),
             "rows_so_far": rows,
             "problems_more": max(0, record.problem_count - len(record.problems)),
             "percent": record.progress_percent
@@ -395,6 +396,29 @@ def import_detail(request, pk: int):
             ],
         },
     )
+
+
+@requires("ecm.import")
+@require_http_methods(["GET", "POST"])
+def import_retry(request, pk: int):
+    record = _import(request, pk)
+    if request.method != "POST":
+        return confirm_page(
+            request,
+            title=f"Try importing {record.file_name} again?",
+            explanation="The worker stopped before it finished, so nothing from this file was "
+            "imported. The file you uploaded is kept: it is checked and imported from the start. "
+            "You can follow its progress.",
+            button="Try again",
+            cancel_url=record.get_absolute_url(),
+        )
+    try:
+        services.import_retry(actor=request.user, ecm_import=record)
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+    else:
+        messages.success(request, f"{record.file_name} is queued again. Checking every row now.")
+    return redirect(record)
 
 
 @requires("ecm.import")

@@ -173,6 +173,20 @@ ECM_IMPORT_DIR = Path(env.str("ECM_IMPORT_DIR", default=str(VAR_DIR / "ecm-impor
 # Board packs are asked for by the scheduler once each quarter has ended (built by the worker).
 REPORTING_PACKS_ON_SCHEDULE = env.bool("REPORTING_PACKS_ON_SCHEDULE", default=True)
 ECM_IMPORT_MAX_BYTES = env.int("ECM_IMPORT_MAX_BYTES", default=512 * 1024 * 1024)
+# Long work on the worker (imports, pack builds), in seconds. The soft limit stops a run and marks
+# it failed with the reason; the hard limit kills a run that does not stop. A run that has said
+# nothing for its stale time is taken to have died with its worker: the scheduler's sweeper sends
+# it back to the queue, and after LONG_TASK_ATTEMPTS runs marks it failed, to be tried again.
+# A million-row import takes about 3 s on PostgreSQL; a board pack about 12 s.
+ECM_IMPORT_SOFT_TIME_LIMIT = env.int("ECM_IMPORT_SOFT_TIME_LIMIT", default=30 * 60)
+ECM_IMPORT_TIME_LIMIT = env.int("ECM_IMPORT_TIME_LIMIT", default=35 * 60)
+#: An import reports progress many times a second while it reads (to the cache).
+ECM_IMPORT_STALE_SECONDS = env.int("ECM_IMPORT_STALE_SECONDS", default=5 * 60)
+PACK_SOFT_TIME_LIMIT = env.int("PACK_SOFT_TIME_LIMIT", default=10 * 60)
+PACK_TIME_LIMIT = env.int("PACK_TIME_LIMIT", default=12 * 60)
+#: Longer than a build may run (the hard limit), so a live build is never taken over.
+PACK_STALE_SECONDS = env.int("PACK_STALE_SECONDS", default=15 * 60)
+LONG_TASK_ATTEMPTS = env.int("LONG_TASK_ATTEMPTS", default=3)
 
 # Email: console in development; EMAIL_URL (smtp+tls://user:pass@host:587) in production.
 EMAIL_CONFIG = env.email_url(
@@ -257,12 +271,26 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Redis hands a message nobody acknowledged to another worker after the visibility timeout.
+    # Tasks are acknowledged when they finish (acks_late), so it must be longer than the longest
+    # task may run (its hard time limit) or a live task would run twice; and no longer than
+    # needed, since a message whose whole worker died waits this long (the sweeper usually
+    # re-queues its work sooner). The longest task is the import: 35 minutes, so 40.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": max(ECM_IMPORT_TIME_LIMIT, PACK_TIME_LIMIT) + 5 * 60
+    }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# A task that raised or hit its time limit is acknowledged (it said what happened, or the sweeper
+# will); one whose worker process was killed is put back on the queue, to run again: every task
+# is idempotent, and the long ones claim their record and count their attempts.
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The queue tasks go to unless sent elsewhere (the workers' -Q); one queue in production.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -21,6 +21,7 @@ class ReportingConfig(AppConfig):
             "Board packs", "reporting:pack_list", "packs.view", organisation_wide=True
         )
         register_scheduled_job("reporting.packs", services.build_due_packs)
+        register_scheduled_job("reporting.sweep", services.sweep_packs)
         register_demo_builder(
             DemoBuilder("reporting", after_replay=demo.ask_for_packs, delete=demo.delete_packs)
         )

@@ -50,6 +50,8 @@ class Pack(Scoped):
     size_bytes = models.PositiveIntegerField(default=0)
     pages = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
+    #: Builds lost with their worker since the pack was last asked for; bounded by the sweeper.
+    lost_runs = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     history = HistoricalRecords()
 

@@ -15,6 +15,7 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -30,9 +31,14 @@ from reporting.pdf import render_pdf_pages
 
 log = logging.getLogger("caregov.reporting")
 
-#: A build that has said nothing for this long is taken to have died with its worker.
-STALE_AFTER = timedelta(minutes=15)
+#: A build that has said nothing for this long is taken to have died with its worker: longer
+#: than a build may run (the task's hard time limit), so a live build is never taken over.
+STALE_AFTER = timedelta(seconds=settings.PACK_STALE_SECONDS)
+#: What a build a worker left says once the sweeper gives up on it.
+LOST_WORKER_ERROR = "The worker stopped while building the pack; try building it again."
 ACTIVE = (Pack.Status.QUEUED, Pack.Status.BUILDING)
+#: The sweeper acts for the scheduler's runs for now, not for replays or simulated years.
+SWEEP_WITHIN = timedelta(hours=1)
 
 
 class PackRefused(Exception):
@@ -117,6 +123,7 @@ def pack_retry(*, actor: User, pack: Pack) -> Pack:
         raise PackRefused("This pack is already being built again.")
     pack.status = Pack.Status.QUEUED
     pack.error = ""
+    pack.lost_runs = 0
     pack.requested_at = timezone.now()
     save_with_reason(pack, actor=actor, reason="reporting.pack.retried")
     _progress(pack, 0, "Waiting for a worker")
@@ -150,6 +157,12 @@ def pack_build(pack_id: int, *, at: datetime | None = None, chromium: str | None
         pack.refresh_from_db()
         pack.status = Pack.Status.FAILED
         pack.error = _reason(error)
+        if isinstance(error, SoftTimeLimitExceeded):
+            minutes = settings.PACK_SOFT_TIME_LIMIT // 60
+            pack.error = (
+                f"The build took longer than {minutes} minute{'s' if minutes != 1 else ''} "
+                "and was stopped; no file was kept."
+            )
         save_with_reason(pack, actor=None, reason="reporting.pack.failed")
         _progress(pack, 100, "Failed")
         return pack
@@ -160,15 +173,60 @@ def _claim(pack_id: int, at: datetime) -> Pack | None:
         pack = Pack.objects.select_for_update().filter(pk=pack_id).first()
         if pack is None:
             return None
-        stale = pack.started_at is None or pack.started_at < at - STALE_AFTER
-        if not (
-            pack.status == Pack.Status.QUEUED or (pack.status == Pack.Status.BUILDING and stale)
-        ):
+        if pack.status == Pack.Status.BUILDING and _stale(pack, at):
+            pack.lost_runs += 1
+            if pack.lost_runs >= settings.LONG_TASK_ATTEMPTS:
+                _lost(pack, at)
+                return None
+        elif pack.status != Pack.Status.QUEUED:
             return None
         pack.status = Pack.Status.BUILDING
         pack.started_at = at
         pack.attempts += 1
         return save_with_reason(pack, actor=None, reason="reporting.pack.started")
+
+
+def _stale(pack: Pack, at: datetime) -> bool:
+    return pack.started_at is None or pack.started_at < at - STALE_AFTER
+
+
+def _lost(pack: Pack, at: datetime) -> Pack:
+    pack.status = Pack.Status.FAILED
+    pack.error = LOST_WORKER_ERROR
+    save_with_reason(pack, actor=None, reason="reporting.pack.worker_lost")
+    _progress(pack, 100, "Failed")
+    return pack
+
+
+def sweep_packs(*, at: datetime) -> str:
+    """The scheduler's step for builds a worker left "Building": back to the queue (the next
+    build starts from the frozen snapshot), or, once builds have been lost as often as allowed,
+    failed with the reason, for "Try building again"."""
+    if abs(at - timezone.now()) > SWEEP_WITHIN:
+        return ""
+    requeued = failed = 0
+    building = Pack.objects.filter(status=Pack.Status.BUILDING, started_at__lt=at - STALE_AFTER)
+    for pk in list(building.values_list("pk", flat=True)):
+        with transaction.atomic():
+            pack = Pack.objects.select_for_update().get(pk=pk)
+            if pack.status != Pack.Status.BUILDING or not _stale(pack, at):
+                continue
+            pack.lost_runs += 1
+            if pack.lost_runs >= settings.LONG_TASK_ATTEMPTS:
+                _lost(pack, at)
+                failed += 1
+                continue
+            pack.status = Pack.Status.QUEUED
+            save_with_reason(pack, actor=None, reason="reporting.pack.requeued")
+            _progress(pack, 0, "Waiting for a worker")
+            _enqueue(pack)
+            requeued += 1
+    said = []
+    if requeued:
+        said.append(f"{requeued} pack build{'s' if requeued != 1 else ''} sent back to the queue")
+    if failed:
+        said.append(f"{failed} pack build{'s' if failed != 1 else ''} failed after lost workers")
+    return "; ".join(said)
 
 
 def _build(pack: Pack, *, chromium: str | None) -> Pack:

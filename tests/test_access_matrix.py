@@ -119,6 +119,7 @@ OBJECTS: dict[str, Callable[..., dict]] = {
     },
     "assurance:import_detail": _record("ecm_import"),
     "assurance:import_progress": _record("ecm_import"),
+    "assurance:import_retry": _record("ecm_import"),
     "assurance:trend_review": _record("review"),
     "assurance:compare_action": _record("comparison"),
     "assurance:service_month": lambda w, r, which: {
