@@ -8,8 +8,13 @@ class AssuranceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from assurance import demo, reviews, triggers  # noqa: F401  (register with the kernel)
-        from caregov.registry import DemoBuilder, register_demo_builder, register_menu_item
+        from assurance import demo, figures, reviews, triggers  # noqa: F401  (register with the kernel)
+        from caregov.registry import (
+            DemoBuilder,
+            register_demo_builder,
+            register_menu_item,
+            register_scheduled_job,
+        )
 
         register_demo_builder(
             DemoBuilder(
@@ -20,5 +25,8 @@ class AssuranceConfig(AppConfig):
             )
         )
 
+        # Each run of the one scheduler rewrites figures still waiting a minute after a submission
+        # (their queued rewrite was lost: the broker was down, or the task failed).
+        register_scheduled_job("assurance.figures", figures.sweep)
         register_menu_item("Data assurance", "assurance:overview", "assurance.view")
         register_menu_item("Audits", "assurance:audit_list", "audits.view")

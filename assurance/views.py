@@ -128,6 +128,7 @@ def overview(request):
         "assurance/overview.html",
         {
             "month": month,
+            "updating": table.updating_note if table else "",
             **_month_nav(month),
             "measures": list(MEASURES.values()),
             "rows": rows,
@@ -265,6 +266,7 @@ def service_month(request, pk: int, period: str):
         {
             "service": service,
             "month": month,
+            "updating": table.updating_note,
             **_month_nav(month),
             "measures": measures,
             "months": months,
@@ -953,6 +955,7 @@ def trend_review(request, pk: int):
         {
             "cycle": cycle,
             "month": month,
+            "updating": table.updating_note,
             "months": months,
             "rows": rows,
             "can_record": can_record,
@@ -1016,6 +1019,7 @@ def compare(request):
         "assurance/compare.html",
         {
             "month": month,
+            "updating": table.updating_note,
             **_month_nav(month),
             "measures": list(MEASURES.values()),
             "grid": grid,

@@ -37,6 +37,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -45,6 +46,8 @@ from datetime import date
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caregov.settings")
+# The server checks the sessions this process signs in with this key: one key for both.
+os.environ.setdefault("SECRET_KEY", "bench-" + uuid.uuid4().hex + uuid.uuid4().hex)
 
 import django  # noqa: E402
 
@@ -67,12 +70,23 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=10)
     parser.add_argument("--export-rows", type=int, default=5000)
     parser.add_argument("--records", type=int, default=20)
+    parser.add_argument(
+        "--record",
+        default="after",
+        help="where the run goes in the results file: 'before' replaces the one run measured on "
+        "the earlier code; anything else is added to the list of runs under that name",
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS / "audit_submission.json")
     args = parser.parse_args()
     with bench_database() as database_url:
         figures = run(args, database_url)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "audit_submission.json"
-    out.write_text(json.dumps(figures, indent=2) + "\n")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    kept = json.loads(args.results.read_text()) if args.results.exists() else {}
+    if args.record == "before":
+        kept["before"] = figures
+    else:
+        kept.setdefault(args.record, []).append(figures)
+    args.results.write_text(json.dumps(kept, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
 
 
@@ -313,11 +327,13 @@ def spread(clients: list[Client], seconds: float) -> list[dict]:
 
 @contextmanager
 def production_server(database_url: str):
+    scratch = Path(tempfile.mkdtemp(prefix="caregov-bench-submit-"))
     env = dict(
         os.environ,
         DATABASE_URL=database_url,
         DEBUG="false",
-        SECRET_KEY="bench-" + uuid.uuid4().hex,
+        SECRET_KEY=settings.SECRET_KEY,
+        STATIC_ROOT=str(scratch / "static"),
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="false",
         SESSION_COOKIE_SECURE="false",
@@ -327,22 +343,34 @@ def production_server(database_url: str):
         PYTHONUNBUFFERED="1",
     )
     env.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    env["GUNICORN_ACCESS_LOG"] = str(scratch / "access.log")
     python = sys.executable
+    # With DEBUG off the pages name their static files by the collected manifest.
+    subprocess.run(
+        [python, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    server_log = open(scratch / "server.log", "wb")  # noqa: SIM115
+    worker_log = open(scratch / "worker.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(
         [python, "-m", "gunicorn", "caregov.wsgi:application"],
         cwd=ROOT,
         env=env,
-        stderr=subprocess.DEVNULL,
+        stdout=server_log,
+        stderr=server_log,
         start_new_session=True,
     )
     worker = subprocess.Popen(
         [python, "-m", "celery", "-A", "caregov", "worker", "--loglevel=WARNING", "-c", "2"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=worker_log,
+        stderr=worker_log,
         start_new_session=True,
     )
+    say(f"Server and worker logs: {scratch}")
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
