@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import date, timedelta
-from functools import partial
 from itertools import combinations
 
 from django.db import connection, transaction
@@ -297,7 +296,9 @@ def figures_changed(service: Service, period_start: date) -> None:
             f"DO UPDATE SET generation = {table}.generation + 1",
             [service.organisation_id, service.pk, period_start, timezone.now()],
         )
-    transaction.on_commit(partial(_queue_refresh, service.pk, period_start), robust=True)
+    service_id = service.pk
+    # A function, not a partial: a failing robust callback is logged by its __qualname__.
+    transaction.on_commit(lambda: _queue_refresh(service_id, period_start), robust=True)
 
 
 def _queue_refresh(service_id: int, period_start: date) -> None:
