@@ -4,11 +4,12 @@ shows those figures says they are being updated."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -279,3 +280,48 @@ def test_the_builders_submit_counts_at_once(world, leader, export):
     audit = answered(leader, world.service_a, ["R00001"])
     submit(actor=leader, audit=audit, submission_key=uuid.uuid4())
     assert narrative(world.service_a).denominator == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submission_does_not_wait_for_a_rewrite_of_its_services_figures(
+    world, leader, export, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite has no row locks")
+    audit = answered(leader, world.service_a, ["R00001"])
+    queued = []
+    monkeypatch.setattr(figures, "_queue_refresh", lambda *args: queued.append(args))
+    rewriting, finish = threading.Event(), threading.Event()
+    outcome = []
+
+    def rewrite_in_progress():
+        try:
+            with transaction.atomic():
+                figures._lock_service(world.service_a)
+                rewriting.set()
+                finish.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def team_leader_submits():
+        try:
+            outcome.append(
+                services.audit_submit(actor=leader, audit=audit, submission_key=uuid.uuid4())[1]
+            )
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=rewrite_in_progress)
+    worker.start()
+    assert rewriting.wait(timeout=10)
+    submission = threading.Thread(target=team_leader_submits)
+    submission.start()
+    submission.join(timeout=10)
+    submitted_while_rewriting = list(outcome)
+    finish.set()
+    worker.join(timeout=10)
+    submission.join(timeout=10)
+
+    assert submitted_while_rewriting == [True]
+    assert queued == [(world.service_a.pk, OCTOBER.start)]
+    assert FigureRefresh.objects.filter(service=world.service_a).exists()
