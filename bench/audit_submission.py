@@ -270,7 +270,12 @@ class Client:
             answer = json.loads(payload)
         except ValueError:
             answer = {"status": f"not JSON: {payload[:80]!r}"}
-        return {"seconds": seconds, "status": status, "answer": answer.get("status")}
+        return {
+            "seconds": seconds,
+            "status": status,
+            "answer": answer.get("status"),
+            "now": answer.get("now"),
+        }
 
 
 def p95(values: list[float]) -> float:
@@ -322,18 +327,88 @@ def spread(clients: list[Client], seconds: float) -> list[dict]:
     return results
 
 
+# Where the CPU goes -----------------------------------------------------------------------------
+
+
+def _processes() -> dict[int, tuple[int, float, str]]:
+    """Every process: pid -> (parent pid, CPU seconds used, command line)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        found[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, cmdline)
+    return found
+
+
+def _tree(processes: dict, root: int) -> set[int]:
+    members, grew = {root}, True
+    while grew:
+        more = {pid for pid, (parent, _, _) in processes.items() if parent in members}
+        grew = bool(more - members)
+        members |= more
+    return members
+
+
+def cpu_snapshot(server_pid: int, worker_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server (gunicorn and its workers), the Celery worker, the
+    database's backends for the benchmark's database, and the whole machine (busy, all users)."""
+    processes = _processes()
+
+    def used(pids) -> float:
+        return sum(processes[pid][1] for pid in pids if pid in processes)
+
+    database = [pid for pid, (_, _, cmd) in processes.items() if BENCH_DATABASE in cmd]
+    first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    jiffies = [int(x) for x in first]
+    busy = (sum(jiffies[:8]) - jiffies[3] - jiffies[4]) / os.sysconf("SC_CLK_TCK")
+    return {
+        "web": used(_tree(processes, server_pid)),
+        "worker": used(_tree(processes, worker_pid)),
+        "database": used(database),
+        "machine_busy": busy,
+    }
+
+
+def cpu_used(before: dict, after: dict, submissions: int, seconds: float) -> dict:
+    """CPU seconds a submission took, by where; database backends that ended in between are not
+    counted (with CONN_MAX_AGE=0 each request has a backend of its own)."""
+    per = {k: round((after[k] - before[k]) / submissions * 1000, 1) for k in before}
+    return {
+        "wall_s": round(seconds, 3),
+        "cpu_ms_per_submission": per,
+        "machine_busy_share": round(
+            (after["machine_busy"] - before["machine_busy"]) / (seconds * os.cpu_count()), 2
+        ),
+    }
+
+
+def timed_phase(processes, work):
+    before, started = cpu_snapshot(*processes), time.perf_counter()
+    results = work()
+    seconds = time.perf_counter() - started
+    return results, cpu_used(before, cpu_snapshot(*processes), len(results), seconds)
+
+
 # The run ----------------------------------------------------------------------------------------
 
 
 @contextmanager
 def production_server(database_url: str):
     scratch = Path(tempfile.mkdtemp(prefix="caregov-bench-submit-"))
+    static_root = collected_static()
     env = dict(
         os.environ,
         DATABASE_URL=database_url,
         DEBUG="false",
         SECRET_KEY=settings.SECRET_KEY,
-        STATIC_ROOT=str(scratch / "static"),
+        STATIC_ROOT=str(static_root),
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="false",
         SESSION_COOKIE_SECURE="false",
@@ -345,13 +420,6 @@ def production_server(database_url: str):
     env.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
     env["GUNICORN_ACCESS_LOG"] = str(scratch / "access.log")
     python = sys.executable
-    # With DEBUG off the pages name their static files by the collected manifest.
-    subprocess.run(
-        [python, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
     server_log = open(scratch / "server.log", "wb")  # noqa: SIM115
     worker_log = open(scratch / "worker.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(
@@ -383,7 +451,7 @@ def production_server(database_url: str):
                 time.sleep(0.5)
         else:
             raise SystemExit("The server did not start within 60 s.")
-        yield
+        yield server.pid, worker.pid
     finally:
         for process in (server, worker):
             os.killpg(process.pid, signal.SIGTERM)
@@ -394,27 +462,75 @@ def production_server(database_url: str):
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def checked(world: list[dict]) -> dict:
-    """Every audit submitted exactly once, and each service's figures counting it."""
-    from assurance.measures import Source
+def collected_static() -> Path:
+    """With DEBUG off the pages name their static files by the collected manifest. Collecting
+    (and compressing) them takes a minute or two, so a collection is kept under var/ for as long
+    as the files found are the same ones, same sizes and times."""
+    import hashlib
+
+    from django.contrib.staticfiles.finders import get_finders
+
+    digest = hashlib.sha256()
+    for finder in get_finders():
+        for path, storage in sorted(finder.list([]), key=lambda found: found[0]):
+            stat = os.stat(storage.path(path))
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    root = Path(settings.VAR_DIR) / "bench-static" / digest.hexdigest()[:16]
+    if not (root / "staticfiles.json").exists():
+        say("Collecting static files (kept for later runs)")
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+            cwd=ROOT,
+            env=dict(os.environ, DEBUG="false", STATIC_ROOT=str(root)),
+            check=True,
+        )
+    return root
+
+
+def checked(world: list[dict], records: int, last_submitted: float) -> dict:
+    """Every audit submitted exactly once, and, once the worker is done, each service's figures
+    counting its audit exactly: the audit's records, the audit itself, one row a figure."""
+    from assurance.measures import MeasureCode, Source
     from assurance.models import Audit, MeasureResult
 
+    try:
+        from assurance.models import FigureRefresh
+    except ImportError:  # the code before figures were rewritten on the worker
+        FigureRefresh = None  # noqa: N806
+
+    services = [w["service"] for w in world]
     audits = Audit.objects.filter(pk__in=[w["audit"] for w in world])
     not_submitted = audits.exclude(status=Audit.Status.SUBMITTED).count()
-    figures_waiting = 0
-    deadline = time.time() + 120
+    submissions = sum(
+        Audit.history.filter(id=w["audit"], history_change_reason="assurance.audit.submitted")
+        .values("id")
+        .count()
+        for w in world
+    )
+    deadline = time.time() + 300
     while time.time() < deadline:
-        counted = set(
+        waiting = FigureRefresh.objects.count() if FigureRefresh else 0
+        counted = dict(
             MeasureResult.objects.filter(
-                service_id__in=[w["service"] for w in world],
+                service_id__in=services,
                 period_start=PERIOD,
+                measure=MeasureCode.NARRATIVE_QUALITY,
                 source=Source.AUDIT,
-            ).values_list("service_id", flat=True)
+            ).values_list("service_id", "detail")
         )
-        figures_waiting = len({w["service"] for w in world} - counted)
-        if not figures_waiting:
+        wrong = [w for w in world if counted.get(w["service"], {}).get("audits") != [w["audit"]]]
+        if not waiting and not wrong:
             break
-        time.sleep(1)
+        time.sleep(0.2)
+    current_after = time.perf_counter() - last_submitted
+    denominators = set(
+        MeasureResult.objects.filter(
+            service_id__in=services,
+            period_start=PERIOD,
+            measure=MeasureCode.NARRATIVE_QUALITY,
+            source=Source.AUDIT,
+        ).values_list("denominator", flat=True)
+    )
     duplicates = (
         MeasureResult.objects.filter(period_start=PERIOD)
         .values("service_id", "measure", "source")
@@ -424,8 +540,14 @@ def checked(world: list[dict]) -> dict:
     )
     return {
         "audits_not_submitted": not_submitted,
-        "services_whose_figures_miss_their_audit": figures_waiting,
+        "submissions_recorded": submissions,
+        "audits": len(world),
+        "services_whose_figures_miss_their_audit": len(wrong),
+        "audited_records_counted_per_service": sorted(denominators),
+        "expected_records_per_service": records,
         "duplicate_figure_rows": duplicates,
+        "months_still_marked_as_being_updated": waiting,
+        "figures_current_seconds_after_last_submission": round(current_after, 2),
     }
 
 
@@ -437,7 +559,8 @@ def run(args, database_url: str) -> dict:
     load_seconds = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    with production_server(database_url):
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    with production_server(database_url) as processes:
         clients = [Client(entry) for entry in world]
         for client in clients:
             client.open_page()
@@ -445,14 +568,23 @@ def run(args, database_url: str) -> dict:
         burst = clients[args.singles : args.singles + args.users]
         rush = clients[args.singles + args.users :]
         say("One at a time")
-        one = [client.submit() for client in singles]
+        one, cpu_one = timed_phase(processes, lambda: [client.submit() for client in singles])
         say(f"{len(burst)} at once")
-        many = at_once(burst)
+        many, cpu_many = timed_phase(processes, lambda: at_once(burst))
         say(f"{len(rush)} over 10 seconds")
-        rushed = spread(rush, 10.0)
+        rushed, cpu_rushed = timed_phase(processes, lambda: spread(rush, 10.0))
+        last_submitted = time.perf_counter()
         repeat = singles[0].submit()
-        integrity = checked(world)
+        integrity = checked(world, args.records, last_submitted)
     alone, together, over_ten = summary(one), summary(many), summary(rushed)
+    alone["cpu"], together["cpu"], over_ten["cpu"] = cpu_one, cpu_many, cpu_rushed
+    # However the server is set up, 50 requests that arrive together are done by the CPUs there
+    # are: the last of them cannot finish before the CPU time they all need, shared out.
+    needed = cpu_many["cpu_ms_per_submission"]
+    web_and_database = (needed["web"] + needed["database"]) / 1000
+    together["p95_floor_s_from_cpu"] = round(
+        0.95 * len(many) * web_and_database / os.cpu_count(), 3
+    )
     import multiprocessing
 
     from caregov import serving
@@ -461,6 +593,7 @@ def run(args, database_url: str) -> dict:
         "measured_on": time.strftime("%Y-%m-%d %H:%M %Z"),
         "machine": {
             "cpus": multiprocessing.cpu_count(),
+            "load_average_before": load_before,
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
         },
         "server": serving.describe(),
@@ -475,7 +608,11 @@ def run(args, database_url: str) -> dict:
         "over_ten_seconds": over_ten,
         "ratio_p95_at_once_to_one": round(together["p95_s"] / alone["p95_s"], 2),
         "ratio_p95_over_ten_seconds_to_one": round(over_ten["p95_s"] / alone["p95_s"], 2),
-        "repeat_of_a_submission": repeat.get("answer"),
+        "repeat_of_a_submission": {
+            "status": repeat["status"],
+            "answer": repeat.get("answer"),
+            "submitted_again": repeat.get("now"),
+        },
         "integrity": integrity,
     }
 
