@@ -4,7 +4,8 @@ server on 127.0.0.1. Writes bench/results/audit_submission.json.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python -m bench.audit_submission \
         [--users 50] [--singles 20] [--export-rows 5000] [--records 20]
 
-PostgreSQL and Redis (CELERY_BROKER_URL, default redis://127.0.0.1:6379/0) only. It makes a
+PostgreSQL and Redis (CELERY_BROKER_URL, default redis://127.0.0.1:6379/0; use a database
+number of the benchmark's own, e.g. /9) only. It makes a
 database of its own, `caregov_bench_submit`, migrates it, loads it, and drops it afterwards.
 
 The data: one provider with one care home per audit to submit (`--singles` + 2 x `--users`), each
