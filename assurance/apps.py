@@ -8,7 +8,7 @@ class AssuranceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from assurance import demo, reviews, services, triggers  # noqa: F401  (the kernel's)
+        from assurance import demo, figures, reviews, services, triggers  # noqa: F401  (the kernel's)
         from caregov.registry import (
             DemoBuilder,
             register_demo_builder,
@@ -25,6 +25,9 @@ class AssuranceConfig(AppConfig):
             )
         )
 
+        # Each run of the one scheduler rewrites figures still waiting a minute after a submission
+        # (their queued rewrite was lost: the broker was down, or the task failed).
+        register_scheduled_job("assurance.figures", figures.sweep)
         register_menu_item("Data assurance", "assurance:overview", "assurance.view")
         register_menu_item("Audits", "assurance:audit_list", "audits.view")
         register_scheduled_job("assurance.imports", services.sweep_imports)

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from assurance import services
 from assurance.ecm import export_rows
+from assurance.figures import refresh_waiting
 from assurance.measures import CHECKED, MEASURES, MeasureCode, Rating
 from assurance.models import (
     Audit,
@@ -895,6 +896,9 @@ def build_assurance_history(
         Service.objects.filter(organisation=organisation).order_by("pk")
     ):
         builder.service_history(service, index, months)
+    # The worker rewrites a month's figures after an audit is submitted; the demo is loaded in
+    # one transaction, and the replay that follows reads every month, so they are rewritten here.
+    refresh_waiting(service__organisation=organisation)
 
 
 # After the replay: trend review causes, the comparison and the board's reliance decision -------

@@ -80,6 +80,9 @@ class EcmImport(models.Model):
     #: Up to the first 1,000 problems: {"row": 12, "column": "due_time", "message": "..."}.
     problems = models.JSONField(default=list, blank=True)
     figures = models.JSONField(default=dict, blank=True)
+    #: What the month's ECM figures are made of, counted over the export's rows once, as it is
+    #: imported (see assurance.figures.count_rows): submitting an audit never rescans the rows.
+    counts = models.JSONField(default=dict, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -375,6 +378,35 @@ class MeasureResult(models.Model):
     @property
     def value(self) -> Decimal | None:
         return percentage(self.numerator, self.denominator)
+
+
+class FigureRefresh(models.Model):
+    """A service-month whose figures are being updated: something they count has changed (an audit
+    was submitted) and the worker has not yet rewritten them. One row per service and month,
+    however many changes are waiting; `generation` goes up with each, so the worker, once done,
+    removes the row only if nothing changed while it counted. Pages say which figures are being
+    updated while a row is here."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    period_start = models.DateField()
+    generation = models.PositiveBigIntegerField(default=1)
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "period_start"], name="assurance_one_refresh_a_month"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Figures for {self.service_id} {self.period_start} (generation {self.generation})"
+
+    @property
+    def period_label(self) -> str:
+        return month_label(self.period_start)
 
 
 class GapCause(models.Model):

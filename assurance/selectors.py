@@ -20,6 +20,7 @@ from django.db.models import Case, Count, F, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from assurance.figures import refresh_waiting
 from assurance.measures import (
     MEASURES,
     Rating,
@@ -32,10 +33,12 @@ from assurance.models import (
     Audit,
     AuditAgreement,
     EcmImport,
+    FigureRefresh,
     GapCause,
     MeasureResult,
     RelianceDecision,
     ThresholdVersion,
+    month_label,
 )
 from caregov.access import services_where
 from caregov.cadence import Cadence, Period, period_containing
@@ -141,6 +144,10 @@ class FigureTable:
     measure is judged on (not what the audits found for a measure judged on the ECM export);
     `detail_sources` names the sources whose detail is read (all when None), so a page that
     shows only the comparison's detail does not fetch and decode the rest.
+
+    A month whose figures the worker has yet to rewrite (an audit was just submitted) is read as
+    it stands, and listed in `updating` for the page to say so; with `fresh`, for triggers and
+    evidence frozen for the board, such a month is rewritten here first.
     """
 
     def __init__(
@@ -151,12 +158,28 @@ class FigureTable:
         *,
         judged_only: bool = False,
         detail_sources: Collection[str] | None = None,
+        fresh: bool = False,
     ):
         self.services = services
         self.months = months
         self.book = ThresholdBook(organisation)
         self.cells: dict[tuple[int, date, str, str], Cell] = {}
+        #: (service id, month start) of the figures shown that are being updated, oldest first.
+        self.updating: list[tuple[int, date]] = []
         if services and months:
+            in_range = {
+                "service__in": [s.pk for s in services],
+                "period_start__gte": months[0].start,
+                "period_start__lte": months[-1].start,
+            }
+            if fresh:
+                refresh_waiting(**in_range)
+            else:
+                self.updating = list(
+                    FigureRefresh.objects.filter(**in_range).values_list(
+                        "service_id", "period_start"
+                    )
+                )
             # Asked-for details come as text and are decoded here, row by row where present:
             # reading them as JSON would run a converter on every row, detail or none.
             detail = (
@@ -194,6 +217,25 @@ class FigureTable:
                 self.cells[(service_id, start, measure, source)] = Cell(
                     numerator, denominator, found or {}
                 )
+
+    @property
+    def updating_note(self) -> str:
+        """What the page says while some of its figures are being updated, or nothing."""
+        if not self.updating:
+            return ""
+        names = {s.pk: s.name for s in self.services}
+        which = [f"{names[pk]}, {month_label(start)}" for pk, start in self.updating]
+        if len(which) == 1:
+            return (
+                f"Figures being updated: those for {which[0]} do not count an audit submitted "
+                "moments ago yet. Reload the page in a minute to see them with it."
+            )
+        shown = "; ".join(which[:5]) + ("; and more" if len(which) > 5 else "")
+        return (
+            f"Figures being updated: those for {len(which)} service-months ({shown}) do not "
+            "count audits submitted moments ago yet. Reload the page in a minute to see them "
+            "with them."
+        )
 
     def result(self, service_id: int, month: date, measure: str, source: str | None = None):
         return self.cells.get((service_id, month, measure, source or JUDGED_ON[measure]))
@@ -262,7 +304,8 @@ def reliance_snapshot(*, organisation: Organisation, quarter: Period) -> dict:
         Service.objects.filter(organisation=organisation, is_active=True).order_by("name")
     )
     months = months_back(period_containing(Cadence.MONTHLY, quarter.end), 3)
-    table = FigureTable(organisation, services, months)
+    # Frozen with the board's decision: never a month still being updated.
+    table = FigureTable(organisation, services, months, fresh=True)
     # Counts and open escalations for every service at once, not three queries a service.
     in_quarter = {"period_start__gte": quarter.start, "period_start__lte": quarter.end}
     audits = _count_by_service(
@@ -321,7 +364,7 @@ def red_figures(
     *, organisation: Organisation, services: list[Service], month: Period
 ) -> dict[int, list[Figure]]:
     """Each service's measures rated red in a month, for other apps' triggers to read."""
-    table = FigureTable(organisation, services, [month])
+    table = FigureTable(organisation, services, [month], fresh=True)
     red: dict[int, list[Figure]] = {}
     for service in services:
         figures = [table.figure(service.pk, month.start, code) for code in MEASURES]

@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from assurance import ecm
-from assurance.figures import latest_import, recompute_service_month
+from assurance.figures import count_rows, figures_changed, latest_import, recompute_service_month
 from assurance.measures import CHECKED, MEASURES
 from assurance.models import (
     Audit,
@@ -419,6 +419,8 @@ def _import_finish(
         Path(ecm_import.stored_path).unlink(missing_ok=True)
         return save_with_reason(ecm_import, actor=None, reason="assurance.import.refused")
     ecm_import.status = EcmImport.Status.IMPORTED
+    # Counted once over the rows, here on the worker: later rewrites of the month read these.
+    ecm_import.counts = count_rows(ecm_import)
     save_with_reason(ecm_import, actor=None, reason="assurance.import.imported")
     results = recompute_service_month(ecm_import.service, ecm_import.period_start)
     ecm_import.figures = {
@@ -758,7 +760,11 @@ def audit_submit(
     *, actor: User, audit: Audit, submission_key: uuid.UUID, at: datetime | None = None
 ) -> tuple[Audit, bool]:
     """Submit and lock an audit. A repeat of the same submission answers with the first result:
-    returns (audit, submitted_now)."""
+    returns (audit, submitted_now).
+
+    The month's figures are rewritten by the worker once this commits (`figures_changed`): the
+    team leader waits for the audit to be saved and locked, not for the month to be recounted.
+    Until then the pages showing the month say its figures are being updated."""
     with transaction.atomic():
         audit = _lock_audit(audit)
         _require(actor, "audits.conduct", audit.service)
@@ -790,7 +796,7 @@ def audit_submit(
             if audit.corrects_id
             else "assurance.audit.submitted",
         )
-        recompute_service_month(audit.service, audit.period_start)
+        figures_changed(audit.service, audit.period_start)
     return audit, True
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from celery import shared_task
 from django.conf import settings
 
+from assurance import figures
 from assurance.models import EcmImport
 from assurance.services import import_run
 
@@ -27,3 +30,11 @@ def import_ecm_export(self, import_id: int) -> str:
         return f"No import {import_id}"
     record = import_run(record, task_id=self.request.id)
     return f"Import {record.pk}: {record.get_status_display()}, {record.rows_read} rows"
+
+
+@shared_task(acks_late=True, name="assurance.refresh_figures")
+def refresh_figures(service_id: int, period_start: str) -> str:
+    """Rewrite a service-month's figures after a submission. Many submissions for one month queue
+    many of these; the first rewrites the figures and the rest find nothing waiting."""
+    done = figures.refresh(service_id, date.fromisoformat(period_start))
+    return f"Figures for service {service_id}, {period_start}: {'rewritten' if done else 'current'}"

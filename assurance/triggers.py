@@ -78,7 +78,7 @@ class MonthlyDataTrigger(Trigger):
         if not scopes:
             return []
         months = self.window(period, thresholds)
-        table = FigureTable(scopes[0].organisation, [s.service for s in scopes], months)
+        table = FigureTable(scopes[0].organisation, [s.service for s in scopes], months, fresh=True)
         return [(scope, self.check(table, scope, months, thresholds, at)) for scope in scopes]
 
     def check(self, table: FigureTable, scope: Scope, months, thresholds, at) -> list[Finding]:
@@ -240,7 +240,7 @@ class LackOfImprovement(MonthlyDataTrigger):
         if not scopes:
             return []
         months = self.window(period, thresholds)
-        table = FigureTable(scopes[0].organisation, [s.service for s in scopes], months)
+        table = FigureTable(scopes[0].organisation, [s.service for s in scopes], months, fresh=True)
         before, after = months
         actions = list(
             Action.objects.filter(

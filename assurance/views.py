@@ -128,6 +128,7 @@ def overview(request):
         "assurance/overview.html",
         {
             "month": month,
+            "updating": table.updating_note if table else "",
             **_month_nav(month),
             "measures": list(MEASURES.values()),
             "rows": rows,
@@ -271,6 +272,7 @@ def service_month(request, pk: int, period: str):
         {
             "service": service,
             "month": month,
+            "updating": table.updating_note,
             **_month_nav(month),
             "measures": measures,
             "months": months,
@@ -985,6 +987,7 @@ def trend_review(request, pk: int):
         {
             "cycle": cycle,
             "month": month,
+            "updating": table.updating_note,
             "months": months,
             "rows": rows,
             "can_record": can_record,
@@ -1048,6 +1051,7 @@ def compare(request):
         "assurance/compare.html",
         {
             "month": month,
+            "updating": table.updating_note,
             **_month_nav(month),
             "measures": list(MEASURES.values()),
             "grid": grid,

@@ -2,9 +2,10 @@
 server on 127.0.0.1. Writes bench/results/audit_submission.json.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python -m bench.audit_submission \
-        [--users 50] [--singles 10] [--export-rows 5000] [--records 20]
+        [--users 50] [--singles 20] [--export-rows 5000] [--records 20]
 
-PostgreSQL and Redis (CELERY_BROKER_URL, default redis://127.0.0.1:6379/0) only. It makes a
+PostgreSQL and Redis (CELERY_BROKER_URL, default redis://127.0.0.1:6379/0; use a database
+number of the benchmark's own, e.g. /9) only. It makes a
 database of its own, `caregov_bench_submit`, migrates it, loads it, and drops it afterwards.
 
 The data: one provider with one care home per audit to submit (`--singles` + 2 x `--users`), each
@@ -37,6 +38,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -45,6 +47,8 @@ from datetime import date
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caregov.settings")
+# The server checks the sessions this process signs in with this key: one key for both.
+os.environ.setdefault("SECRET_KEY", "bench-" + uuid.uuid4().hex + uuid.uuid4().hex)
 
 import django  # noqa: E402
 
@@ -64,15 +68,26 @@ TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--singles", type=int, default=10)
+    parser.add_argument("--singles", type=int, default=20)
     parser.add_argument("--export-rows", type=int, default=5000)
     parser.add_argument("--records", type=int, default=20)
+    parser.add_argument(
+        "--record",
+        default="after",
+        help="where the run goes in the results file: 'before' replaces the one run measured on "
+        "the earlier code; anything else is added to the list of runs under that name",
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS / "audit_submission.json")
     args = parser.parse_args()
     with bench_database() as database_url:
         figures = run(args, database_url)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "audit_submission.json"
-    out.write_text(json.dumps(figures, indent=2) + "\n")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    kept = json.loads(args.results.read_text()) if args.results.exists() else {}
+    if args.record == "before":
+        kept["before"] = figures
+    else:
+        kept.setdefault(args.record, []).append(figures)
+    args.results.write_text(json.dumps(kept, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
 
 
@@ -256,7 +271,12 @@ class Client:
             answer = json.loads(payload)
         except ValueError:
             answer = {"status": f"not JSON: {payload[:80]!r}"}
-        return {"seconds": seconds, "status": status, "answer": answer.get("status")}
+        return {
+            "seconds": seconds,
+            "status": status,
+            "answer": answer.get("status"),
+            "now": answer.get("now"),
+        }
 
 
 def p95(values: list[float]) -> float:
@@ -308,16 +328,88 @@ def spread(clients: list[Client], seconds: float) -> list[dict]:
     return results
 
 
+# Where the CPU goes -----------------------------------------------------------------------------
+
+
+def _processes() -> dict[int, tuple[int, float, str]]:
+    """Every process: pid -> (parent pid, CPU seconds used, command line)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        found[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, cmdline)
+    return found
+
+
+def _tree(processes: dict, root: int) -> set[int]:
+    members, grew = {root}, True
+    while grew:
+        more = {pid for pid, (parent, _, _) in processes.items() if parent in members}
+        grew = bool(more - members)
+        members |= more
+    return members
+
+
+def cpu_snapshot(server_pid: int, worker_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server (gunicorn and its workers), the Celery worker, the
+    database's backends for the benchmark's database, and the whole machine (busy, all users)."""
+    processes = _processes()
+
+    def used(pids) -> float:
+        return sum(processes[pid][1] for pid in pids if pid in processes)
+
+    database = [pid for pid, (_, _, cmd) in processes.items() if BENCH_DATABASE in cmd]
+    first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    jiffies = [int(x) for x in first]
+    busy = (sum(jiffies[:8]) - jiffies[3] - jiffies[4]) / os.sysconf("SC_CLK_TCK")
+    return {
+        "web": used(_tree(processes, server_pid)),
+        "worker": used(_tree(processes, worker_pid)),
+        "database": used(database),
+        "machine_busy": busy,
+    }
+
+
+def cpu_used(before: dict, after: dict, submissions: int, seconds: float) -> dict:
+    """CPU seconds a submission took, by where; database backends that ended in between are not
+    counted (with CONN_MAX_AGE=0 each request has a backend of its own)."""
+    per = {k: round((after[k] - before[k]) / submissions * 1000, 1) for k in before}
+    return {
+        "wall_s": round(seconds, 3),
+        "cpu_ms_per_submission": per,
+        "machine_busy_share": round(
+            (after["machine_busy"] - before["machine_busy"]) / (seconds * os.cpu_count()), 2
+        ),
+    }
+
+
+def timed_phase(processes, work):
+    before, started = cpu_snapshot(*processes), time.perf_counter()
+    results = work()
+    seconds = time.perf_counter() - started
+    return results, cpu_used(before, cpu_snapshot(*processes), len(results), seconds)
+
+
 # The run ----------------------------------------------------------------------------------------
 
 
 @contextmanager
 def production_server(database_url: str):
+    scratch = Path(tempfile.mkdtemp(prefix="caregov-bench-submit-"))
+    static_root = collected_static()
     env = dict(
         os.environ,
         DATABASE_URL=database_url,
         DEBUG="false",
-        SECRET_KEY="bench-" + uuid.uuid4().hex,
+        SECRET_KEY=settings.SECRET_KEY,
+        STATIC_ROOT=str(static_root),
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="false",
         SESSION_COOKIE_SECURE="false",
@@ -327,22 +419,27 @@ def production_server(database_url: str):
         PYTHONUNBUFFERED="1",
     )
     env.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    env["GUNICORN_ACCESS_LOG"] = str(scratch / "access.log")
     python = sys.executable
+    server_log = open(scratch / "server.log", "wb")  # noqa: SIM115
+    worker_log = open(scratch / "worker.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(
         [python, "-m", "gunicorn", "caregov.wsgi:application"],
         cwd=ROOT,
         env=env,
-        stderr=subprocess.DEVNULL,
+        stdout=server_log,
+        stderr=server_log,
         start_new_session=True,
     )
     worker = subprocess.Popen(
         [python, "-m", "celery", "-A", "caregov", "worker", "--loglevel=WARNING", "-c", "2"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=worker_log,
+        stderr=worker_log,
         start_new_session=True,
     )
+    say(f"Server and worker logs: {scratch}")
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -355,7 +452,7 @@ def production_server(database_url: str):
                 time.sleep(0.5)
         else:
             raise SystemExit("The server did not start within 60 s.")
-        yield
+        yield server.pid, worker.pid
     finally:
         for process in (server, worker):
             os.killpg(process.pid, signal.SIGTERM)
@@ -366,27 +463,75 @@ def production_server(database_url: str):
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def checked(world: list[dict]) -> dict:
-    """Every audit submitted exactly once, and each service's figures counting it."""
-    from assurance.measures import Source
+def collected_static() -> Path:
+    """With DEBUG off the pages name their static files by the collected manifest. Collecting
+    (and compressing) them takes a minute or two, so a collection is kept under var/ for as long
+    as the files found are the same ones, same sizes and times."""
+    import hashlib
+
+    from django.contrib.staticfiles.finders import get_finders
+
+    digest = hashlib.sha256()
+    for finder in get_finders():
+        for path, storage in sorted(finder.list([]), key=lambda found: found[0]):
+            stat = os.stat(storage.path(path))
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    root = Path(settings.VAR_DIR) / "bench-static" / digest.hexdigest()[:16]
+    if not (root / "staticfiles.json").exists():
+        say("Collecting static files (kept for later runs)")
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+            cwd=ROOT,
+            env=dict(os.environ, DEBUG="false", STATIC_ROOT=str(root)),
+            check=True,
+        )
+    return root
+
+
+def checked(world: list[dict], records: int, last_submitted: float) -> dict:
+    """Every audit submitted exactly once, and, once the worker is done, each service's figures
+    counting its audit exactly: the audit's records, the audit itself, one row a figure."""
+    from assurance.measures import MeasureCode, Source
     from assurance.models import Audit, MeasureResult
 
+    try:
+        from assurance.models import FigureRefresh
+    except ImportError:  # the code before figures were rewritten on the worker
+        FigureRefresh = None  # noqa: N806
+
+    services = [w["service"] for w in world]
     audits = Audit.objects.filter(pk__in=[w["audit"] for w in world])
     not_submitted = audits.exclude(status=Audit.Status.SUBMITTED).count()
-    figures_waiting = 0
-    deadline = time.time() + 120
+    submissions = sum(
+        Audit.history.filter(id=w["audit"], history_change_reason="assurance.audit.submitted")
+        .values("id")
+        .count()
+        for w in world
+    )
+    deadline = time.time() + 300
     while time.time() < deadline:
-        counted = set(
+        waiting = FigureRefresh.objects.count() if FigureRefresh else 0
+        counted = dict(
             MeasureResult.objects.filter(
-                service_id__in=[w["service"] for w in world],
+                service_id__in=services,
                 period_start=PERIOD,
+                measure=MeasureCode.NARRATIVE_QUALITY,
                 source=Source.AUDIT,
-            ).values_list("service_id", flat=True)
+            ).values_list("service_id", "detail")
         )
-        figures_waiting = len({w["service"] for w in world} - counted)
-        if not figures_waiting:
+        wrong = [w for w in world if counted.get(w["service"], {}).get("audits") != [w["audit"]]]
+        if not waiting and not wrong:
             break
-        time.sleep(1)
+        time.sleep(0.2)
+    current_after = time.perf_counter() - last_submitted
+    denominators = set(
+        MeasureResult.objects.filter(
+            service_id__in=services,
+            period_start=PERIOD,
+            measure=MeasureCode.NARRATIVE_QUALITY,
+            source=Source.AUDIT,
+        ).values_list("denominator", flat=True)
+    )
     duplicates = (
         MeasureResult.objects.filter(period_start=PERIOD)
         .values("service_id", "measure", "source")
@@ -396,8 +541,14 @@ def checked(world: list[dict]) -> dict:
     )
     return {
         "audits_not_submitted": not_submitted,
-        "services_whose_figures_miss_their_audit": figures_waiting,
+        "submissions_recorded": submissions,
+        "audits": len(world),
+        "services_whose_figures_miss_their_audit": len(wrong),
+        "audited_records_counted_per_service": sorted(denominators),
+        "expected_records_per_service": records,
         "duplicate_figure_rows": duplicates,
+        "months_still_marked_as_being_updated": waiting,
+        "figures_current_seconds_after_last_submission": round(current_after, 2),
     }
 
 
@@ -409,22 +560,44 @@ def run(args, database_url: str) -> dict:
     load_seconds = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    with production_server(database_url):
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    with production_server(database_url) as processes:
         clients = [Client(entry) for entry in world]
-        for client in clients:
-            client.open_page()
+        # Not timed: every team leader opens the submit page, 50 at a time, so that every
+        # server thread has served a request (and holds its database connection) before any
+        # submission is timed.
+        for start in range(0, len(clients), 50):
+            opening = [
+                threading.Thread(target=client.open_page) for client in clients[start : start + 50]
+            ]
+            for thread in opening:
+                thread.start()
+            for thread in opening:
+                thread.join()
+        unopened = [c.path for c in clients if not hasattr(c, "token")]
+        if unopened:
+            raise SystemExit(f"{len(unopened)} submit pages did not open, {unopened[0]} first")
         singles = clients[: args.singles]
         burst = clients[args.singles : args.singles + args.users]
         rush = clients[args.singles + args.users :]
         say("One at a time")
-        one = [client.submit() for client in singles]
+        one, cpu_one = timed_phase(processes, lambda: [client.submit() for client in singles])
         say(f"{len(burst)} at once")
-        many = at_once(burst)
+        many, cpu_many = timed_phase(processes, lambda: at_once(burst))
         say(f"{len(rush)} over 10 seconds")
-        rushed = spread(rush, 10.0)
+        rushed, cpu_rushed = timed_phase(processes, lambda: spread(rush, 10.0))
+        last_submitted = time.perf_counter()
         repeat = singles[0].submit()
-        integrity = checked(world)
+        integrity = checked(world, args.records, last_submitted)
     alone, together, over_ten = summary(one), summary(many), summary(rushed)
+    alone["cpu"], together["cpu"], over_ten["cpu"] = cpu_one, cpu_many, cpu_rushed
+    # However the server is set up, 50 requests that arrive together are done by the CPUs there
+    # are: the last of them cannot finish before the CPU time they all need, shared out.
+    needed = cpu_many["cpu_ms_per_submission"]
+    web_and_database = (needed["web"] + needed["database"]) / 1000
+    together["p95_floor_s_from_cpu"] = round(
+        0.95 * len(many) * web_and_database / os.cpu_count(), 3
+    )
     import multiprocessing
 
     from caregov import serving
@@ -433,6 +606,7 @@ def run(args, database_url: str) -> dict:
         "measured_on": time.strftime("%Y-%m-%d %H:%M %Z"),
         "machine": {
             "cpus": multiprocessing.cpu_count(),
+            "load_average_before": load_before,
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
         },
         "server": serving.describe(),
@@ -447,7 +621,12 @@ def run(args, database_url: str) -> dict:
         "over_ten_seconds": over_ten,
         "ratio_p95_at_once_to_one": round(together["p95_s"] / alone["p95_s"], 2),
         "ratio_p95_over_ten_seconds_to_one": round(over_ten["p95_s"] / alone["p95_s"], 2),
-        "repeat_of_a_submission": repeat.get("answer"),
+        "ratio_p50_at_once_to_one": round(together["p50_s"] / alone["p50_s"], 2),
+        "repeat_of_a_submission": {
+            "status": repeat["status"],
+            "answer": repeat.get("answer"),
+            "submitted_again": repeat.get("now"),
+        },
         "integrity": integrity,
     }
 

@@ -87,7 +87,12 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'caregov.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Each server thread keeps its connection for a minute rather than opening one a request:
+# a new PostgreSQL connection is a new backend process, and with 50 team leaders submitting at
+# once that cost alone doubled the time to answer them (bench/audit_submission.py). Checked
+# before reuse, so a restarted database costs one failed query, not an error page.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server, worker and beat share the file without "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})

@@ -98,7 +98,7 @@ def _figure(figure) -> dict:
 
 
 def _measures(organisation, services, months) -> list[dict]:
-    table = assurance.FigureTable(organisation, services, months)
+    table = assurance.FigureTable(organisation, services, months, fresh=True)
     ids = [s.pk for s in services]
     quarter = months[-3:]
     measures = []
@@ -174,7 +174,7 @@ def _evidence(services, quarter_months, quarter) -> dict:
 
 def _reliability(organisation, services, quarter_months) -> dict:
     tolerance = assurance.divergence_tolerance(organisation)
-    table = assurance.FigureTable(organisation, services, quarter_months)
+    table = assurance.FigureTable(organisation, services, quarter_months, fresh=True)
     rows = []
     for service in services:
         last = None

@@ -148,6 +148,7 @@ def manager_dashboard(request):
         where = f"at {scope}"
         table = _figure_table(user.organisation, services, filterset)
         context.update(_figures(table, filterset, services, scope, where))
+        context["updating"] = table.updating_note
         if MeasureCode.DASHBOARD_RELIABILITY in filterset.measure_codes:
             context.update(_reliability(table, filterset, services, where, user.organisation))
         escalations = dashboards.open_escalations(user=user, services=services)
@@ -175,6 +176,7 @@ def organisation_overview(request):
         where = f"at {scope}" if len(services) == 1 else f"across {scope}"
         table = _figure_table(user.organisation, services, filterset)
         context.update(_figures(table, filterset, services, scope, where))
+        context["updating"] = table.updating_note
         # Without a service chosen, the organisation's own escalations and actions count too.
         whole = not filterset.one_service
         escalations = dashboards.open_escalations(

@@ -21,6 +21,7 @@ from tests.assurance.builders import (
     month,
     rows,
     started_audit,
+    submit,
     submitted_audit,
 )
 from tests.factories import ServiceFactory
@@ -340,7 +341,7 @@ def test_a_correction_is_a_linked_copy_and_replaces_the_original_in_the_figures(
     # Until the correction is submitted the original's figures stand.
     assert narrative_figure(world.service_a).value == Decimal("66.7")
 
-    services.audit_submit(actor=leader, audit=correction, submission_key=uuid.uuid4())
+    submit(actor=leader, audit=correction, submission_key=uuid.uuid4())
 
     # Now only the correction counts: 3 met of 3 = 100.0%, not (2 + 3) of 6
     figure = narrative_figure(world.service_a)
@@ -405,7 +406,7 @@ def test_an_audit_already_corrected_is_not_corrected_again_so_records_count_once
     first, _ = services.audit_correct(
         actor=leader, audit=original, reason="first look", idempotency_key=uuid.uuid4()
     )
-    services.audit_submit(actor=leader, audit=first, submission_key=uuid.uuid4())
+    submit(actor=leader, audit=first, submission_key=uuid.uuid4())
     with pytest.raises(ValidationError, match="correct"):
         services.audit_correct(
             actor=leader, audit=original, reason="second look", idempotency_key=uuid.uuid4()
@@ -420,12 +421,12 @@ def test_a_correction_can_itself_be_corrected(world, leader):
     first, _ = services.audit_correct(
         actor=leader, audit=original, reason="a", idempotency_key=uuid.uuid4()
     )
-    services.audit_submit(actor=leader, audit=first, submission_key=uuid.uuid4())
+    submit(actor=leader, audit=first, submission_key=uuid.uuid4())
     second, _ = services.audit_correct(
         actor=leader, audit=first, reason="b", idempotency_key=uuid.uuid4()
     )
     services.audit_record_save(actor=leader, record=second.records.get(), answers=all_met())
-    services.audit_submit(actor=leader, audit=second, submission_key=uuid.uuid4())
+    submit(actor=leader, audit=second, submission_key=uuid.uuid4())
     figure = narrative_figure(world.service_a)
     # Only the latest correction counts: 1 met of 1
     assert (figure.numerator, figure.denominator) == (1, 1)
