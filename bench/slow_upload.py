@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--megabytes", type=float, default=100.0)
     parser.add_argument("--rate", type=float, default=1.0, help="MB/s for each upload")
     parser.add_argument("--uploads", type=int, default=1, help="slow uploads at once")
-    parser.add_argument("--baseline", type=int, default=15, help="seconds of quiet sign-ins")
+    parser.add_argument("--baseline", type=int, default=30, help="seconds of quiet sign-ins")
     parser.add_argument(
         "--scenarios", nargs="+", default=["gthread", "nginx", "sync"], choices=SCENARIOS
     )
@@ -421,7 +421,7 @@ def sign_ins_every_second(port: int, people: list[str], until) -> list[dict]:
 # The servers ------------------------------------------------------------------------------------
 
 
-def wait_for(port: int, seconds: float = 60) -> None:
+def wait_for(port: int, seconds: float = 180) -> None:
     deadline = time.time() + seconds
     while time.time() < deadline:
         try:
@@ -432,7 +432,36 @@ def wait_for(port: int, seconds: float = 60) -> None:
         except OSError:
             pass
         time.sleep(0.5)
-    raise SystemExit(f"Nothing answered on port {port} within {seconds:.0f} s.")
+    raise RuntimeError(f"Nothing answered on port {port} within {seconds:.0f} s.")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time used so far by gunicorn's master and its living workers (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the name: state, ppid, ..., utime (12th), stime (13th).
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def phase_cpu(pid: int, before: float, started: float) -> dict:
+    """The server's CPU seconds over a phase, and the share of the machine's CPUs that was."""
+    used = cpu_seconds(pid) - before
+    wall = time.perf_counter() - started
+    return {
+        "phase_seconds": round(wall, 1),
+        "server_cpu_seconds": round(used, 1),
+        "server_cpus_busy": round(used / wall, 2),
+        "machine_load_average_1min": round(os.getloadavg()[0], 2),
+    }
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -490,7 +519,7 @@ def gunicorn(database_url: str, scratch: Path, **extra: str):
     )
     try:
         wait_for(PORT)
-        yield scratch / "gunicorn.log"
+        yield scratch / "gunicorn.log", server.pid
     finally:
         stop(server)
         log.close()
@@ -583,7 +612,7 @@ def scenario(name: str, args, database_url: str, scratch: Path, world: dict, per
         (scratch / "gunicorn.log").stat().st_size if (scratch / "gunicorn.log").exists() else 0
     )
     nginx_errors: list[str] = []
-    with gunicorn(database_url, scratch, **extra) as gunicorn_log:
+    with gunicorn(database_url, scratch, **extra) as (gunicorn_log, server_pid):
         served = {}
         saved = dict(os.environ)
         os.environ.update(extra)
@@ -596,9 +625,11 @@ def scenario(name: str, args, database_url: str, scratch: Path, world: dict, per
             port = NGINX_PORT if name == "nginx" else PORT
             say(f"[{name}] {args.baseline} s of sign-ins, quiet")
             deadline = time.perf_counter() + args.baseline
+            cpu_before, wall_before = cpu_seconds(server_pid), time.perf_counter()
             quiet = sign_ins_every_second(
                 port, world["people"], lambda: time.perf_counter() >= deadline
             )
+            quiet_cpu = phase_cpu(server_pid, cpu_before, wall_before)
             uploads = [
                 SlowUpload(port, manager, world["service"], period, data)
                 for manager in world["managers"]
@@ -611,6 +642,7 @@ def scenario(name: str, args, database_url: str, scratch: Path, world: dict, per
             )
             threads = [threading.Thread(target=u.run, args=(args.rate,)) for u in uploads]
             load_before = os.getloadavg()[0]
+            cpu_before, wall_before = cpu_seconds(server_pid), time.perf_counter()
             for thread in threads:
                 thread.start()
             during = sign_ins_every_second(
@@ -618,6 +650,7 @@ def scenario(name: str, args, database_url: str, scratch: Path, world: dict, per
             )
             for thread in threads:
                 thread.join()
+            during_cpu = phase_cpu(server_pid, cpu_before, wall_before)
             if nginx_log is not None and nginx_log.exists():
                 nginx_errors = [
                     line
@@ -640,8 +673,8 @@ def scenario(name: str, args, database_url: str, scratch: Path, world: dict, per
     return {
         "what": SCENARIOS[name],
         "server": {**served, "env": extra},
-        "sign_in_quiet": summary(quiet),
-        "sign_in_during_upload": summary(during),
+        "sign_in_quiet": {**summary(quiet), **quiet_cpu},
+        "sign_in_during_upload": {**summary(during), **during_cpu},
         "uploads": results,
         "all_uploads_completed": all(r["completed"] for r in results),
         "gunicorn_worker_timeouts": logged.count("WORKER TIMEOUT"),
@@ -685,11 +718,22 @@ def run(args, database_url: str, scratch: Path) -> dict:
         if name == "nginx" and shutil.which("nginx") is None:
             figures["scenarios"][name] = {"what": SCENARIOS[name], "skipped": "no nginx installed"}
             continue
-        figures["scenarios"][name] = scenario(
-            name, args, database_url, scratch, world, period, data
-        )
-        say(json.dumps(figures["scenarios"][name]["sign_in_during_upload"]))
-        say(json.dumps(figures["scenarios"][name]["uploads"]))
+        try:
+            figures["scenarios"][name] = scenario(
+                name, args, database_url, scratch, world, period, data
+            )
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
+            log = scratch / "gunicorn.log"
+            figures["scenarios"][name] = {
+                "what": SCENARIOS[name],
+                "failed": f"{error.__class__.__name__}: {error}",
+                "gunicorn_log_tail": log.read_text(errors="replace").splitlines()[-20:]
+                if log.exists()
+                else [],
+            }
+        say(json.dumps(figures["scenarios"][name], indent=1)[:3000])
+        args.out.parent.mkdir(exist_ok=True)
+        args.out.write_text(json.dumps(figures, indent=2) + "\n")  # so far
     return figures
 
 
