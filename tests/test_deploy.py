@@ -100,3 +100,11 @@ def test_the_image_serves_with_gunicorn_reading_its_config_file():
     # Threaded workers: a request waiting on a slow client holds a thread, not a whole worker,
     # and the worker keeps telling the arbiter it is alive, so `timeout` never cuts it off.
     assert serving.settings()["worker_class"] == "gthread"
+
+
+def test_the_serving_description_names_the_worker_gunicorn_really_runs(monkeypatch):
+    # gunicorn runs its threaded worker when asked for "sync" with more than one thread.
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "sync")
+    assert serving.describe()["worker_class"] == "gthread"
+    monkeypatch.setenv("GUNICORN_THREADS", "1")
+    assert serving.describe()["worker_class"] == "sync"
