@@ -15,7 +15,7 @@ from pathlib import Path
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, SuspiciousFileOperation, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -39,10 +39,13 @@ from assurance.models import (
 from caregov.access import has_capability, organisation_ids_where
 from caregov.cadence import Cadence, Period, period_containing
 from caregov.history import bulk_create_with_history, save_with_reason
+from caregov.media import media_name, media_path, media_root
 from caregov.models import Action, Organisation, ReviewCycle, Service, User
 from caregov.services.governance import action_raise, can_conduct_review
 
 MAX_AUDIT_RECORDS = 50
+#: Uploaded exports wait for the worker here, under MEDIA_ROOT (storage the worker shares).
+ECM_IMPORT_FOLDER = "ecm-imports"
 log = logging.getLogger("caregov.assurance")
 
 
@@ -146,7 +149,7 @@ def import_queue(
     _require(actor, "ecm.import", service)
     if actor.organisation_id != service.organisation_id:
         raise PermissionDenied("You cannot import for another organisation's service.")
-    directory = Path(settings.ECM_IMPORT_DIR)
+    directory = media_root() / ECM_IMPORT_FOLDER
     directory.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
@@ -197,7 +200,7 @@ def import_queue(
     # Unique beyond this database: test workers and demo resets share the directory.
     stored = directory / f"import-{record.pk}-{uuid.uuid4().hex[:12]}.csv"
     temporary.rename(stored)
-    record.stored_path = str(stored)
+    record.stored_path = media_name(stored)
     save_with_reason(record, actor=actor, reason="assurance.import.queued")
     return record, True
 
@@ -308,7 +311,7 @@ def import_run(
             # rows committed by older code, or by hand, would be counted twice: start afresh.
             EcmRecord.objects.filter(ecm_import=ecm_import).delete()
             with transaction.atomic():
-                with open(ecm_import.stored_path, "rb") as stream:
+                with open(media_path(ecm_import.stored_path), "rb") as stream:
                     outcome = ecm.read_export(
                         stream, import_id=ecm_import.pk, period=period, progress=progress
                     )
@@ -345,6 +348,14 @@ def import_run(
         outcome.add(
             0, "", f"The uploaded file could not be read ({error.strerror}). Upload it again."
         )
+    except SuspiciousFileOperation:
+        log.warning(
+            "ECM import %s names its file outside MEDIA_ROOT: %r",
+            ecm_import.pk,
+            ecm_import.stored_path,
+        )
+        outcome = ecm.Outcome()
+        outcome.add(0, "", "The uploaded file is not where caregov keeps uploads. Upload it again.")
     except Exception:
         # Nothing was kept (the transaction rolled back); say so rather than stay "importing".
         log.exception("ECM import %s stopped unexpectedly", ecm_import.pk)
@@ -375,8 +386,17 @@ def _import_stopped(
     ecm_import.problems = [{"row": 0, "column": "", "message": IMPORT_STOPPED}]
     ecm_import.figures = {}
     ecm_import.finished_at = at or timezone.now()
-    Path(ecm_import.stored_path).unlink(missing_ok=True)
+    _upload_discard(ecm_import)
     return save_with_reason(ecm_import, actor=None, reason="assurance.import.refused")
+
+
+def _upload_discard(ecm_import: EcmImport) -> None:
+    """Remove the uploaded copy once its rows are in (or refused): never a file outside
+    MEDIA_ROOT, whatever the record says."""
+    try:
+        media_path(ecm_import.stored_path).unlink(missing_ok=True)
+    except SuspiciousFileOperation:
+        log.warning("ECM import %s: not removing %r", ecm_import.pk, ecm_import.stored_path)
 
 
 @transaction.atomic
@@ -412,11 +432,11 @@ def _import_finish(
             }
         ]
         ecm_import.figures = dict(duplicate.figures, duplicate_of=duplicate.pk)
-        Path(ecm_import.stored_path).unlink(missing_ok=True)
+        _upload_discard(ecm_import)
         return save_with_reason(ecm_import, actor=None, reason="assurance.import.repeated")
     if not outcome.clean:
         ecm_import.status = EcmImport.Status.FAILED
-        Path(ecm_import.stored_path).unlink(missing_ok=True)
+        _upload_discard(ecm_import)
         return save_with_reason(ecm_import, actor=None, reason="assurance.import.refused")
     ecm_import.status = EcmImport.Status.IMPORTED
     # Counted once over the rows, here on the worker: later rewrites of the month read these.
@@ -433,7 +453,7 @@ def _import_finish(
         if r.source == "ecm"
     }
     save_with_reason(ecm_import, actor=None, reason="assurance.import.figures_computed")
-    Path(ecm_import.stored_path).unlink(missing_ok=True)
+    _upload_discard(ecm_import)
     return ecm_import
 
 
@@ -481,11 +501,12 @@ def sweep_imports(*, at: datetime) -> str:
 
 def import_can_retry(ecm_import: EcmImport) -> bool:
     """A failed import whose file is still kept (a lost worker's) can be queued again as it is."""
-    return (
-        ecm_import.status == EcmImport.Status.FAILED
-        and bool(ecm_import.stored_path)
-        and Path(ecm_import.stored_path).is_file()
-    )
+    if ecm_import.status != EcmImport.Status.FAILED or not ecm_import.stored_path:
+        return False
+    try:
+        return media_path(ecm_import.stored_path).is_file()
+    except SuspiciousFileOperation:
+        return False
 
 
 def import_retry(*, actor: User, ecm_import: EcmImport) -> EcmImport:

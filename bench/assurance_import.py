@@ -221,8 +221,8 @@ def database_url() -> str:
     return f"postgres://{user}{password}@{host}{port}/{s['NAME']}"
 
 
-def run_child(path: Path, service_id: int, actor_id: int, import_dir: Path) -> dict:
-    env = dict(os.environ, DATABASE_URL=database_url(), ECM_IMPORT_DIR=str(import_dir))
+def run_child(path: Path, service_id: int, actor_id: int, media_root: Path) -> dict:
+    env = dict(os.environ, DATABASE_URL=database_url(), MEDIA_ROOT=str(media_root))
     done = subprocess.run(
         [sys.executable, "-m", "bench.assurance_import", "--child", str(path)]
         + ["--service", str(service_id), "--actor", str(actor_id)],
@@ -390,7 +390,7 @@ def run(tmp: Path, rows: int, small: int, runs: int) -> dict:
     # the same file again), each import followed by a plain COPY, so both meet the same machine.
     big_runs, logged = [], []
     for service in services[:runs]:
-        result = run_child(big, service.pk, manager.pk, tmp / "imports")
+        result = run_child(big, service.pk, manager.pk, tmp / "media")
         assert result["status"] == "imported", result["problems"]
         big_runs.append(result)
         logged.append(plain_copy(big, unlogged=False))
@@ -399,7 +399,7 @@ def run(tmp: Path, rows: int, small: int, runs: int) -> dict:
             f"plain COPY {logged[-1]:.2f} s",
             file=sys.stderr,
         )
-    small_result = run_child(little, services[runs].pk, manager.pk, tmp / "imports")
+    small_result = run_child(little, services[runs].pk, manager.pk, tmp / "media")
     assert small_result["status"] == "imported", small_result["problems"]
     print(f"Import of {little.name}: {small_result['seconds']} s", file=sys.stderr)
     unlogged = [plain_copy(big, unlogged=True) for _ in range(runs)]

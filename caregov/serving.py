@@ -42,4 +42,7 @@ def settings() -> dict:
 
 def describe() -> dict:
     chosen = settings()
-    return {key: chosen[key] for key in ("worker_class", "workers", "threads", "timeout")}
+    described = {key: chosen[key] for key in ("worker_class", "workers", "threads", "timeout")}
+    if described["worker_class"] == "sync" and described["threads"] > 1:
+        described["worker_class"] = "gthread"  # what gunicorn runs for sync with threads
+    return described

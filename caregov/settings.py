@@ -171,10 +171,11 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+#: Uploaded ECM exports wait here for the worker (ecm-imports/) and built board packs are kept
+#: here (packs/): the web server and the worker must share it (docker-compose.yml mounts one
+#: volume at this path in both). The database names these files relative to it (caregov.media).
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
-#: Uploaded ECM exports wait here for the worker; the web process and the worker must share it.
-ECM_IMPORT_DIR = Path(env.str("ECM_IMPORT_DIR", default=str(VAR_DIR / "ecm-imports")))
 # Board packs are asked for by the scheduler once each quarter has ended (built by the worker).
 REPORTING_PACKS_ON_SCHEDULE = env.bool("REPORTING_PACKS_ON_SCHEDULE", default=True)
 ECM_IMPORT_MAX_BYTES = env.int("ECM_IMPORT_MAX_BYTES", default=512 * 1024 * 1024)

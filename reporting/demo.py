@@ -17,7 +17,6 @@ def delete_packs(organisation) -> None:
     packs = Pack.objects.filter(organisation=organisation)
     PackDownload.objects.filter(pack__in=packs).delete()
     for pack in packs.exclude(file_path=""):
-        path = services.packs_root() / pack.file_path
-        path.unlink(missing_ok=True)
+        services.pack_path(pack.file_path).unlink(missing_ok=True)
     packs.filter(source__isnull=False).delete()
     packs.delete()

@@ -18,11 +18,13 @@ from pathlib import Path
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import SuspiciousFileOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from caregov.cadence import Period, local_date, period_at
 from caregov.history import save_with_reason
+from caregov.media import media_path, media_root
 from caregov.models import Organisation, User
 from reporting.charts import svg_exporter
 from reporting.models import Pack, PackDownload
@@ -252,7 +254,7 @@ def _build(pack: Pack, *, chromium: str | None) -> Pack:
     rendered = render_pdf_pages(kind.template, pack_context(pack, kind, charts))
     _progress(pack, 95, "Saving the pack")
     path = _write(pack, rendered.content)
-    pack.file_path = str(path.relative_to(packs_root()))
+    pack.file_path = path.relative_to(packs_root()).as_posix()
     pack.sha256 = hashlib.sha256(rendered.content).hexdigest()
     pack.size_bytes = len(rendered.content)
     pack.pages = rendered.pages
@@ -294,8 +296,16 @@ def _snapshot_taken(pack: Pack) -> str:
     return f"{timezone.localtime(moment):%-d %b %Y at %H:%M}" if moment else ""
 
 
+PACKS_FOLDER = "packs"
+
+
 def packs_root() -> Path:
-    return Path(settings.MEDIA_ROOT) / "packs"
+    return media_root() / PACKS_FOLDER
+
+
+def pack_path(file_path: str) -> Path:
+    """Where a pack's stored file name points, refusing any name that leads out of the packs."""
+    return media_path(file_path, within=PACKS_FOLDER)
 
 
 def _write(pack: Pack, content: bytes) -> Path:
@@ -320,7 +330,11 @@ def pack_file(pack: Pack) -> Path | None:
     """The stored PDF, when the pack is built and its file is intact (same sha256)."""
     if pack.status != Pack.Status.BUILT or not pack.file_path:
         return None
-    path = packs_root() / pack.file_path
+    try:
+        path = pack_path(pack.file_path)
+    except SuspiciousFileOperation:
+        log.warning("Pack %s names its file outside the packs folder: %r", pack.pk, pack.file_path)
+        return None
     return path if path.is_file() else None
 
 

@@ -2,12 +2,14 @@
 problem loads nothing and names every problem with its row (the header is row 1)."""
 
 import io
+import shutil
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -17,6 +19,7 @@ from assurance import services
 from assurance.ecm import COLUMNS, export_rows
 from assurance.models import EcmImport, EcmRecord, MeasureResult
 from caregov.access import Role
+from caregov.media import media_path, media_root
 from tests.assurance.builders import import_bytes, import_rows, month, row, rows
 
 OCTOBER = month(2026, 10)
@@ -25,7 +28,7 @@ COMMAND = Path(__file__).resolve().parents[2] / "assurance/management/commands/i
 
 @pytest.fixture(autouse=True)
 def _imports_in_tmp(settings, tmp_path):
-    settings.ECM_IMPORT_DIR = tmp_path / "ecm-imports"
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
@@ -91,7 +94,61 @@ def test_a_good_export_imports_every_row_and_gives_the_months_figures(world, man
         "review_compliance": {"numerator": 3, "denominator": 4, "value": "75.0"},
     }
     # The uploaded copy is not kept once its rows are in the database.
-    assert not Path(record.stored_path).exists()
+    assert not media_path(record.stored_path).exists()
+    assert not any((media_root() / services.ECM_IMPORT_FOLDER).iterdir())
+
+
+# Where the uploaded file waits ----------------------------------------------------------------------
+
+
+def test_an_upload_stored_by_the_web_server_imports_in_a_worker_that_mounts_the_files_elsewhere(
+    world, manager, tmp_path
+):
+    # docker-compose.yml mounts one volume in the web and worker containers; wherever each
+    # mounts it, the import names its file the same way.
+    web, worker = tmp_path / "web-media", tmp_path / "worker-media"
+    with override_settings(MEDIA_ROOT=web):
+        record, queued = services.import_queue(
+            actor=manager,
+            service=world.service_a,
+            period=OCTOBER,
+            upload=io.BytesIO(text_of(rows(4)).encode()),
+            file_name="willow-october.csv",
+        )
+    assert queued
+    assert not record.stored_path.startswith("/")
+    assert record.stored_path.startswith("ecm-imports/import-")
+    assert (web / record.stored_path).is_file()
+    shutil.move(web, worker)
+    with override_settings(MEDIA_ROOT=worker):
+        record = services.import_run(record)
+    assert record.status == EcmImport.Status.IMPORTED, record.problems
+    assert EcmRecord.objects.filter(ecm_import=record).count() == 4
+    assert not (worker / record.stored_path).exists()
+
+
+@pytest.mark.parametrize("where", ["outside", "absolute"])
+def test_an_import_naming_a_file_outside_the_uploads_reads_nothing_and_removes_nothing(
+    world, manager, settings, where
+):
+    outside = settings.MEDIA_ROOT.parent / "not-an-upload.csv"
+    outside.write_text(text_of(rows(2)))
+    record, _ = services.import_queue(
+        actor=manager,
+        service=world.service_a,
+        period=OCTOBER,
+        upload=io.BytesIO(text_of(rows(2)).encode()),
+        file_name="export.csv",
+    )
+    record.stored_path = "../not-an-upload.csv" if where == "outside" else str(outside)
+    record.save()
+    record = services.import_run(record)
+    assert record.status == EcmImport.Status.FAILED
+    assert [p["message"] for p in record.problems] == [
+        "The uploaded file is not where caregov keeps uploads. Upload it again."
+    ]
+    assert EcmRecord.objects.count() == 0
+    assert outside.is_file()
 
 
 def test_the_month_is_read_from_the_first_row_when_not_given(world, manager):

@@ -35,7 +35,7 @@ PLAIN = [
 def _postgresql_only(settings, tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("the quick way is PostgreSQL's own CSV reader")
-    settings.ECM_IMPORT_DIR = tmp_path / "ecm-imports"
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from caregov.celery import app
@@ -33,7 +34,14 @@ def _database_url() -> str:
 @pytest.fixture
 def worker(transactional_db):
     queue = f"it-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DATABASE_URL": _database_url(), "DEBUG": "true"}
+    # The worker shares the test's files as docker-compose.yml's worker shares the web server's:
+    # the same storage at MEDIA_ROOT, uploads named relative to it.
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DEBUG": "true",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     process = subprocess.Popen(
         [
