@@ -83,6 +83,20 @@ def has_second_factor(user) -> bool:
     )
 
 
+def second_factor_summary(user) -> str:
+    """What a person signs in with besides their password, in words ("" for nothing)."""
+    parts = []
+    if totp_device(user) is not None:
+        parts.append("an authenticator app")
+    passkeys = user.passkeys.count()
+    if passkeys:
+        parts.append(f"{passkeys} passkey{'s' if passkeys != 1 else ''}")
+    left = recovery_codes_left(user)
+    if parts:
+        parts.append(f"{left} recovery code{'s' if left != 1 else ''} left")
+    return ", ".join(parts)
+
+
 def recovery_codes_left(user) -> int:
     from django_otp.plugins.otp_static.models import StaticToken
 
@@ -214,7 +228,9 @@ class ConfirmIdentityForm(forms.Form):
                 user=user,
                 detail="Wrong authenticator code",
             )
-            self.add_error("code", "That code is not right. Enter the 6-digit code the app shows now.")
+            self.add_error(
+                "code", "That code is not right. Enter the 6-digit code the app shows now."
+            )
             return data
         # Through the throttled backend: wrong passwords here count towards the account's lock.
         if authenticate(self.request, username=user.email, password=password) != user:
@@ -224,7 +240,9 @@ class ConfirmIdentityForm(forms.Form):
                 user=user,
                 detail="Wrong password",
             )
-            self.add_error("password", "That password is not right. Enter the one you sign in with.")
+            self.add_error(
+                "password", "That password is not right. Enter the one you sign in with."
+            )
         return data
 
 
@@ -270,9 +288,7 @@ def fresh_identity_required(doing: str) -> Callable:
                     "form": form,
                     "doing": doing,
                     "minutes": settings.FRESH_IDENTITY_MINUTES,
-                    "method": (
-                        request.POST[CONFIRM_MARKER] if confirming else request.method
-                    ),
+                    "method": (request.POST[CONFIRM_MARKER] if confirming else request.method),
                     "carried": _carried(request) if request.method == "POST" else [],
                     "marker": CONFIRM_MARKER,
                 },

@@ -89,7 +89,9 @@ def registration_verify(request, body: str) -> dict:
         "public_key": verified.credential_public_key,
         "sign_count": verified.sign_count,
         "transports": [
-            t for t in (credential.get("response", {}).get("transports") or []) if isinstance(t, str)
+            t
+            for t in (credential.get("response", {}).get("transports") or [])
+            if isinstance(t, str)
         ][:10],
     }
 

@@ -102,8 +102,14 @@ def second_factor_check(*, user: User, token: str, request=None) -> str | None:
 
 @transaction.atomic
 def passkey_add(
-    *, user: User, name: str, credential_id: str, public_key: bytes, sign_count: int,
-    transports: list[str], request=None,
+    *,
+    user: User,
+    name: str,
+    credential_id: str,
+    public_key: bytes,
+    sign_count: int,
+    transports: list[str],
+    request=None,
 ) -> tuple[Passkey, list[str]]:
     passkey = Passkey.objects.create(
         user=user,
