@@ -175,8 +175,8 @@ class SecondFactorMiddleware:
 
 # The fresh identity check ---------------------------------------------------------------------
 
-CONFIRM_PREFIX = "confirm"
-CONFIRM_MARKER = "confirm-identity"
+CONFIRM_PREFIX = "identity"
+CONFIRM_MARKER = "identity-check"
 _CARRIED_EXCLUDE = {"csrfmiddlewaretoken", CONFIRM_MARKER}
 
 
