@@ -79,10 +79,14 @@ def second_factor_check(*, user: User, token: str, request=None) -> str | None:
     """Check a code from the app, or a recovery code (each works once). Returns what passed
     ("app" or "recovery code"), or None after recording the refusal."""
     token = (token or "").replace(" ", "").replace("-", "").lower()
-    devices = [
-        *TOTPDevice.objects.filter(user=user, confirmed=True),
-        *StaticDevice.objects.filter(user=user, confirmed=True),
-    ]
+    # Six digits are the app's; anything else is a recovery code. Each is tried only on its own
+    # kind of device, so a recovery code does not count as a wrong app code (and slow the app).
+    is_app_code = token.isdigit() and len(token) == 6
+    devices = (
+        TOTPDevice.objects.filter(user=user, confirmed=True)
+        if is_app_code
+        else StaticDevice.objects.filter(user=user, confirmed=True)
+    )
     for device in devices:
         if token and verify_token(user, device.persistent_id, token) is not None:
             if isinstance(device, StaticDevice):

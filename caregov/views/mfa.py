@@ -102,8 +102,9 @@ def second_factor(request):
 @fresh_identity_required("set up a second factor")
 def second_factor_set_up(request):
     """Set up an authenticator app: scan the code (or type the key), enter the first code."""
+    # One key for the whole set-up: reloading the page keeps the one the app has just scanned.
     key = request.session.get(mfa.PENDING_TOTP_KEY)
-    if not key or (request.method == "GET" and "keep" not in request.GET):
+    if not key:
         key = default_key()
         request.session[mfa.PENDING_TOTP_KEY] = key
     form = CodeForm(request.POST or None)
@@ -148,6 +149,8 @@ def second_factor_check(request):
     user = request.user
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # Waiting after wrong codes: even the right code is refused until the wait is over.
+        wait = mfa.code_wait_seconds(user)
         passed = services.second_factor_check(
             user=user, token=form.cleaned_data["code"], request=request
         )
@@ -163,7 +166,9 @@ def second_factor_check(request):
             return redirect(_after_passing(request))
         form.add_error(
             "code",
-            "That code is not right. Enter the 6-digit code the app shows now, "
+            f"Too many wrong codes. Wait {wait} second{'s' if wait != 1 else ''} and try again."
+            if wait
+            else "That code is not right. Enter the 6-digit code the app shows now, "
             "or one of your recovery codes.",
         )
     return render(
