@@ -477,3 +477,56 @@ def test_a_check_asked_for_on_opening_a_page_returns_to_that_page(client, admin,
         response = client.post(url, {"identity-check": "GET", "identity-password": PASSWORD})
         assert response.status_code == 302 and response["Location"] == url
         assert "Give role" in client.get(url).content.decode()
+
+
+# Passkeys: what the server says to a bad answer (the browser journey is in tests/e2e) ---------
+
+
+def test_a_garbled_passkey_answer_is_refused_with_a_message_and_saves_nothing(client, board_member):
+    _sign_in(client, board_member)
+    options = client.get(reverse("passkey_add")).json()
+    assert options["rp"]["id"] == "testserver" and options["challenge"]
+    response = client.post(
+        reverse("passkey_add"), data="{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "ok": False,
+        "error": "The browser's answer did not check out. Try again.",
+    }
+    assert not board_member.passkeys.exists()
+    # The challenge is used up: a replayed answer is refused too.
+    again = client.post(reverse("passkey_add"), data="{}", content_type="application/json")
+    assert "expired" in again.json()["error"]
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_a_passkey_sign_in_with_an_unknown_credential_is_refused_and_logged(client, board_member):
+    from caregov.models import Passkey
+
+    Passkey.objects.create(
+        user=board_member, name="Laptop", credential_id="abc", public_key=b"\x00"
+    )
+    _sign_in(client, board_member)
+    assert client.get(reverse("home"))["Location"].startswith(reverse("second_factor_check"))
+    options = client.get(reverse("passkey_check")).json()
+    assert [c["id"] for c in options["allowCredentials"]] == ["abc"]
+    response = client.post(
+        reverse("passkey_check"),
+        data='{"id": "someone-elses", "type": "public-key", "response": {}}',
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "That passkey is not one of yours in caregov."
+    assert SecurityEvent.objects.filter(
+        kind=SecurityEvent.Kind.SECOND_FACTOR_FAILED, user=board_member, detail="Passkey refused"
+    ).exists()
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_adding_a_passkey_needs_a_fresh_identity(client, board_member):
+    client.force_login(board_member)
+    with _stale(client):
+        response = client.get(reverse("passkey_add"))
+    assert response.status_code == 403
+    assert "Confirm it's you first" in response.json()["error"]
