@@ -42,6 +42,15 @@ READ_ONLY_ROLES = frozenset({R.COMMISSIONER})
 SERVICE_ONLY_ROLES = frozenset({R.COMMISSIONER})
 #: Roles whose membership must cover the whole organisation.
 ORGANISATION_ONLY_ROLES = frozenset({R.ORG_ADMIN})
+#: Roles that must sign in with a second factor unless their organisation chooses otherwise:
+#: those who change who may do what, and those who sign off the board's and the leaders' decisions.
+SECOND_FACTOR_ROLES_DEFAULT = (
+    R.ORG_ADMIN,
+    R.BOARD_MEMBER,
+    R.SENIOR_LEADER,
+    R.QUALITY_LEAD,
+    R.DATA_QUALITY_LEAD,
+)
 
 EVERYONE = frozenset(Role)
 INTERNAL = EVERYONE - {R.COMMISSIONER}
@@ -78,6 +87,8 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "people.view": frozenset({R.ORG_ADMIN}),
     "people.manage": frozenset({R.ORG_ADMIN}),
     "security.view": frozenset({R.ORG_ADMIN}),
+    # Everyone signed in looks after their own sign-in: a second factor, recovery codes.
+    "account.own": EVERYONE,
     # Governance kernel
     "reviews.view": REVIEWERS,
     "reviews.conduct": REVIEWERS,

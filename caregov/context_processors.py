@@ -22,6 +22,9 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
+    if getattr(request, "caregov_second_factor_pending", None):
+        # Until the second factor is passed, nothing else opens: no menu to lead elsewhere.
+        return {"nav_items": [], "second_factor_pending": True}
     items = []
     current = request.path
     for label, url_name, capability, organisation_wide in [MENU[0], *menu_items, *MENU[1:]]:

@@ -69,6 +69,8 @@ class ReadOnlyRoleMiddleware:
             and user.is_authenticated
             and access.is_read_only(user)
             and request.path != reverse("logout")
+            # Their own second factor changes no record: a commissioner may set one up too.
+            and not request.path.startswith(reverse("second_factor"))
         ):
             record_repeatable_event(
                 SecurityEvent.Kind.READ_ONLY_WRITE_REFUSED,

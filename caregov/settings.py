@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "caregov.apps.CaregovConfig",
     "workflows.apps.WorkflowsConfig",
     "assurance.apps.AssuranceConfig",
@@ -58,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "caregov.middleware.SessionLifetimeMiddleware",
+    "caregov.mfa.SecondFactorMiddleware",
     "caregov.middleware.ReadOnlyRoleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "caregov.middleware.SecurityHeadersMiddleware",
@@ -142,6 +146,12 @@ PASSWORD_RESET_ADDRESS_LIMIT = env.int("PASSWORD_RESET_ADDRESS_LIMIT", default=1
 # The same refusal for the same person and page within this many minutes is one security event
 # with a count, not thousands of rows.
 SECURITY_EVENT_COALESCE_MINUTES = env.int("SECURITY_EVENT_COALESCE_MINUTES", default=10)
+# Second factor. A sign-off or a change to people's roles needs the password or a second factor
+# given within this many minutes; the authenticator app shows caregov under this name.
+FRESH_IDENTITY_MINUTES = env.int("FRESH_IDENTITY_MINUTES", default=15)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="caregov")
+# Passkeys belong to the site's domain: by default the host the browser used (without the port).
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
 # How many proxies in front of the app append to X-Forwarded-For; 0 trusts only REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 

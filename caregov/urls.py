@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from caregov.views import accounts, governance, notices, organisation, system
+from caregov.views import accounts, governance, mfa, notices, organisation, system
 
 urlpatterns = [
     path("", organisation.home, name="home"),
@@ -22,6 +22,18 @@ urlpatterns = [
         accounts.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    # Second factor (a person's own; open to a session that has not passed it yet)
+    path("account/second-factor/", mfa.second_factor, name="second_factor"),
+    path("account/second-factor/set-up/", mfa.second_factor_set_up, name="second_factor_set_up"),
+    path("account/second-factor/check/", mfa.second_factor_check, name="second_factor_check"),
+    path(
+        "account/second-factor/recovery-codes/",
+        mfa.second_factor_recovery_codes,
+        name="second_factor_recovery_codes",
+    ),
+    path("account/second-factor/passkeys/new/", mfa.passkey_add, name="passkey_add"),
+    path("account/second-factor/passkeys/check/", mfa.passkey_check, name="passkey_check"),
+    path("settings/second-factor/", mfa.second_factor_roles, name="second_factor_roles"),
     # Services
     path("notices/", notices.notice_list, name="notice_list"),
     path("notices/read/", notices.notices_read, name="notices_read"),
@@ -45,6 +57,11 @@ urlpatterns = [
     ),
     path("people/<int:pk>/deactivate/", organisation.person_deactivate, name="person_deactivate"),
     path("people/<int:pk>/reactivate/", organisation.person_reactivate, name="person_reactivate"),
+    path(
+        "people/<int:pk>/second-factor/reset/",
+        mfa.person_second_factor_reset,
+        name="person_second_factor_reset",
+    ),
     # Review cycles
     path("reviews/", governance.review_list, name="review_list"),
     path("reviews/<int:pk>/", governance.review_detail, name="review_detail"),

@@ -45,6 +45,22 @@ SERVICE_SCOPED = {
 }
 
 
+def _force_login(self, user, backend=None, *, second_factor=True):
+    """`force_login` stands for a whole sign-in, second factor included (it skips the password
+    too); `second_factor=False` leaves the session as the password step alone leaves it."""
+    _plain_force_login(self, user, backend)
+    if second_factor:
+        from caregov import mfa
+
+        mfa.pass_test_client(self)
+
+
+from django.test.client import ClientMixin  # noqa: E402
+
+_plain_force_login = ClientMixin.force_login
+ClientMixin.force_login = _force_login
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_eager(settings, tmp_path_factory):
     from caregov.celery import app

@@ -62,6 +62,7 @@ OBJECTS: dict[str, Callable[..., dict]] = {
     "person_deactivate": lambda w, r, which: {"pk": _person(w, r, which).pk},
     "person_reactivate": lambda w, r, which: {"pk": _person(w, r, which).pk},
     "membership_add": lambda w, r, which: {"pk": _person(w, r, which).pk},
+    "person_second_factor_reset": lambda w, r, which: {"pk": _person(w, r, which).pk},
     **{
         name: _record("review")
         for name in (
@@ -259,12 +260,23 @@ def _row_counts():
     return counted
 
 
+#: A person's own second factor changes no record: a commissioner may set one up like anyone.
+OWN_SIGN_IN = {
+    "second_factor",
+    "second_factor_set_up",
+    "second_factor_check",
+    "second_factor_recovery_codes",
+    "passkey_add",
+    "passkey_check",
+}
+
+
 def test_a_commissioner_can_change_nothing(client, world):
     commissioner = world.user(Role.COMMISSIONER)
     client.force_login(commissioner)
     before = _row_counts()
     for name, pattern in ALL_PATTERNS:
-        if name in {"logout"}:
+        if name in {"logout"} | OWN_SIGN_IN:
             continue
         kwargs = OBJECTS[name](world, Role.COMMISSIONER, "own") if name in OBJECTS else {}
         if pattern.pattern.converters and name not in OBJECTS:
@@ -276,7 +288,16 @@ def test_a_commissioner_can_change_nothing(client, world):
     assert _row_counts() == before
     assert commissioner.security_events.filter(kind="read_only_write_refused").count() >= len(
         PROTECTED
-    )
+    ) - len(OWN_SIGN_IN)
+
+
+def test_a_commissioner_can_set_up_their_own_second_factor(client, world):
+    commissioner = world.user(Role.COMMISSIONER)
+    client.force_login(commissioner)
+    response = client.post(reverse("second_factor_set_up"), {"code": "000000"})
+    assert response.status_code == 200
+    assert "That code is not right" in response.content.decode()
+    assert not commissioner.security_events.filter(kind="read_only_write_refused").exists()
 
 
 #: Every page a commissioner may open: their work and notices, the services they commission,

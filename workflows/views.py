@@ -20,6 +20,7 @@ from caregov import selectors as kernel_selectors
 from caregov.access import requires
 from caregov.forms import apply_validation_error
 from caregov.history import reason_words
+from caregov.mfa import fresh_identity_required
 from caregov.models import Body, Meeting
 from caregov.views.governance import confirm_page, form_page, history_page
 from caregov.views.lists import csv_response, filtered_page, wants_csv
@@ -529,6 +530,7 @@ def version_adopt(request, pk: int):
 
 @requires("workflows.approve")
 @require_http_methods(["GET", "POST"])
+@fresh_identity_required("approve this workflow version")
 def version_approve(request, pk: int):
     version = _version(request, pk, "workflows.approve")
     if version.status != WorkflowVersion.Status.UNDER_TEST:

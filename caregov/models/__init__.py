@@ -16,6 +16,7 @@ from caregov.models.organisation import (
     User,
     UserManager,
 )
+from caregov.models.passkeys import Passkey
 
 __all__ = [
     "Action",
@@ -25,6 +26,7 @@ __all__ = [
     "Meeting",
     "Membership",
     "Organisation",
+    "Passkey",
     "Reminder",
     "ReviewCycle",
     "SecurityEvent",

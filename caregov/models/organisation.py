@@ -10,7 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from caregov.access import Role
+from caregov.access import SECOND_FACTOR_ROLES_DEFAULT, Role
+
+
+def second_factor_roles_default() -> list[str]:
+    return [role.value for role in SECOND_FACTOR_ROLES_DEFAULT]
 
 
 class Organisation(models.Model):
@@ -18,6 +22,10 @@ class Organisation(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
+    #: Role values whose holders must sign in with a second factor (chosen by an admin).
+    second_factor_roles = models.JSONField(
+        "roles that must use a second factor", default=second_factor_roles_default, blank=True
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     history = HistoricalRecords()
 
@@ -216,6 +224,14 @@ class SecurityEvent(models.Model):
         PASSWORD_CHANGED = "password_changed", "Password set"
         ACCOUNT_DEACTIVATED = "account_deactivated", "Login deactivated"
         ACCOUNT_REACTIVATED = "account_reactivated", "Login reactivated"
+        SECOND_FACTOR_ADDED = "second_factor_added", "Second factor set up"
+        SECOND_FACTOR_PASSED = "second_factor_passed", "Second factor confirmed"
+        SECOND_FACTOR_FAILED = "second_factor_failed", "Second-factor code refused"
+        RECOVERY_CODE_USED = "recovery_code_used", "Recovery code used"
+        RECOVERY_CODES_MADE = "recovery_codes_made", "New recovery codes made"
+        SECOND_FACTOR_RESET = "second_factor_reset", "Second factor reset by an admin"
+        SECOND_FACTOR_ROLES_CHANGED = "second_factor_roles_changed", "Second-factor roles changed"
+        IDENTITY_CHECK_FAILED = "identity_check_failed", "Identity check failed"
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
     organisation = models.ForeignKey(

@@ -6,6 +6,7 @@ from django.urls import reverse_lazy
 
 from caregov.access import PUBLIC
 from caregov.forms import CaregovPasswordResetForm, CaregovSetPasswordForm, EmailAuthenticationForm
+from caregov.mfa import mark_identity_given
 from caregov.models import SecurityEvent
 from caregov.security import client_ip, password_reset_allowed, record_event
 
@@ -15,6 +16,13 @@ class LoginView(auth_views.LoginView):
     form_class = EmailAuthenticationForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # The password was given just now; the second factor is asked for next, by the
+        # middleware (caregov.mfa), before any other page.
+        mark_identity_given(self.request)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):

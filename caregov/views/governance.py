@@ -27,6 +27,7 @@ from caregov.governance_forms import (
     TriggerSettingForm,
 )
 from caregov.history import history_entries
+from caregov.mfa import fresh_identity_required
 from caregov.models import Action, Body, Decision, Escalation, ReviewCycle
 from caregov.registry import subjects_of, triggers
 from caregov.security import record_permission_denied
@@ -213,6 +214,7 @@ def review_start(request, pk: int):
 
 @requires("reviews.conduct")
 @require_http_methods(["GET", "POST"])
+@fresh_identity_required("sign off this review")
 def review_sign_off(request, pk: int):
     cycle = _review(request, pk, "reviews.conduct")
     allowed = gov.can_conduct_review(request.user, cycle)
@@ -745,6 +747,7 @@ def decision_add(request, pk: int):
 
 @requires("decisions.record")
 @require_http_methods(["GET", "POST"])
+@fresh_identity_required("sign off these minutes")
 def meeting_sign_off(request, pk: int):
     meeting = _meeting(request, pk, "decisions.record")
     if request.method == "POST":

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from caregov import access, selectors, services
+from caregov import access, mfa, selectors, services
 from caregov.access import requires
 from caregov.filters import PersonFilter, SecurityEventFilter, ServiceFilter
 from caregov.forms import (
@@ -19,6 +19,7 @@ from caregov.forms import (
     apply_validation_error,
 )
 from caregov.history import history_entries
+from caregov.mfa import fresh_identity_required
 from caregov.models import Membership, Service
 from caregov.views.lists import csv_response, filtered_page, wants_csv
 
@@ -171,6 +172,8 @@ def person_detail(request, pk: int):
             "memberships": person.memberships.select_related("service"),
             "membership_form": MembershipForm(organisation=person.organisation),
             "can_manage": access.has_organisation_capability(request.user, "people.manage"),
+            "second_factor": mfa.second_factor_summary(person),
+            "second_factor_required": mfa.second_factor_required(person),
         },
     )
 
@@ -243,6 +246,7 @@ def person_edit(request, pk: int):
 
 @requires("people.manage")
 @require_http_methods(["GET", "POST"])
+@fresh_identity_required("give a role")
 def membership_add(request, pk: int):
     person = _person_or_404(request, pk)
     form = MembershipForm(request.POST or None, organisation=person.organisation)
@@ -264,6 +268,7 @@ def membership_add(request, pk: int):
 
 @requires("people.manage")
 @require_http_methods(["GET", "POST"])
+@fresh_identity_required("remove a role")
 def membership_remove(request, pk: int, membership_pk: int):
     person = _person_or_404(request, pk)
     membership = get_object_or_404(person.memberships, pk=membership_pk)
