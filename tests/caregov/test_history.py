@@ -13,6 +13,8 @@ NOT_GOVERNED = {"caregov.SecurityEvent", "caregov.Reminder", "reporting.PackDown
 #: Facts as another system reported them, and figures derived from governed records: rewritten in
 #: bulk from their sources, never edited by a person.
 DERIVED = {"assurance.EcmRecord", "assurance.MeasureResult", "assurance.AuditAgreement"}
+#: Credentials: the security events record each change to them; a history would keep old keys.
+CREDENTIALS = {"caregov.Passkey", "otp_static.StaticToken", "otp_static.StaticDevice"}
 #: Work waiting for the worker, removed once done: a marker, not a record anyone governs.
 WORK_QUEUES = {"assurance.FigureRefresh"}
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +25,7 @@ HISTORY_HELPER = ROOT / "caregov" / "history.py"
 def _governed_models():
     for model in apps.get_models():
         label = model._meta.label
-        if model._meta.app_label not in OUR_APPS or label in NOT_GOVERNED | DERIVED | WORK_QUEUES:
+        if model._meta.app_label not in OUR_APPS or label in NOT_GOVERNED | DERIVED | WORK_QUEUES | CREDENTIALS:
             continue
         if model.__name__.startswith("Historical"):
             continue
@@ -46,7 +48,7 @@ BULK_METHODS = {"update", "bulk_create", "bulk_update"}
 QUERYSET_METHODS = {"objects", "filter", "exclude", "all", "select_for_update", "select_related"}
 
 
-DERIVED_NAMES = {label.split(".")[1] for label in DERIVED | NOT_GOVERNED}
+DERIVED_NAMES = {label.split(".")[1] for label in DERIVED | NOT_GOVERNED | CREDENTIALS}
 
 
 def _root_name(node) -> str | None:

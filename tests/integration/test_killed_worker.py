@@ -63,6 +63,8 @@ def workers(transactional_db, settings):
         "DATABASE_URL": _database_url(),
         "DEBUG": "true",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        # The uploads are where the test keeps them (the web and the worker share MEDIA_ROOT).
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         # Tasks the worker sends (the sweeper's re-queued import) stay on this queue.
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "ECM_IMPORT_STALE_SECONDS": str(STALE_SECONDS),
