@@ -25,7 +25,10 @@ HISTORY_HELPER = ROOT / "caregov" / "history.py"
 def _governed_models():
     for model in apps.get_models():
         label = model._meta.label
-        if model._meta.app_label not in OUR_APPS or label in NOT_GOVERNED | DERIVED | WORK_QUEUES | CREDENTIALS:
+        if (
+            model._meta.app_label not in OUR_APPS
+            or label in NOT_GOVERNED | DERIVED | WORK_QUEUES | CREDENTIALS
+        ):
             continue
         if model.__name__.startswith("Historical"):
             continue
