@@ -1,11 +1,16 @@
 """Organisation admins add and update services, and invite people and set their roles, from a
 spreadsheet: every row checked, nothing saved unless the whole file is right, a preview first."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
+from django.conf import settings
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from caregov import bulk
 from caregov.access import Role
@@ -327,6 +332,30 @@ def test_an_upload_not_held_any_more_saves_nothing(as_admin, world):
     )
     assert "no longer waiting to be confirmed" in response.content.decode()
     assert Service.objects.filter(organisation=world.org).count() == 2
+
+
+def test_confirming_roles_asks_for_the_password_again_and_keeps_the_ticks(as_admin, world, admin):
+    leaver = world.colleague
+    text = "".join(
+        line for line in _people(world, admin).splitlines(True) if leaver.email not in line
+    )
+    preview = upload(as_admin, "people_upload", text)
+    with time_machine.travel(timezone.now() + timedelta(minutes=16), tick=True):
+        page = confirm(as_admin, "people_upload", preview, deactivate=[leaver.pk])
+        assert "Confirm it's you" in page.content.decode()
+        assert not User.objects.filter(email="rosa.patel@oakfield.example").exists()
+        carried = {
+            "confirm": "1",
+            "file": preview.context["held"]["sha"],
+            "plan": preview.context["plan"].fingerprint,
+            "deactivate": [leaver.pk],
+            "identity-check": "POST",
+            "identity-password": settings.DEMO_PASSWORD,
+        }
+        as_admin.post(reverse("people_upload"), carried)
+    leaver.refresh_from_db()
+    assert not leaver.is_active
+    assert User.objects.filter(email="rosa.patel@oakfield.example").exists()
 
 
 # Access ---------------------------------------------------------------------------------------
