@@ -173,6 +173,12 @@ def test_a_file_of_more_than_5000_rows_is_refused(as_admin, world):
     ]
 
 
+def test_a_file_over_2_mb_is_refused_before_it_is_read(as_admin, world):
+    response = upload(as_admin, "services_upload", GOOD_SERVICES + " " * bulk.MAX_BYTES)
+    assert "The file is larger than 2 MB" in response.content.decode()
+    assert not Service.objects.filter(code="OAK").exists()
+
+
 def test_a_header_missing_columns_is_named(as_admin, world):
     response = upload(as_admin, "services_upload", "name,code,colour\nOak,OAK,red\n")
     found = problems(response)
