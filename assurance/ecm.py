@@ -31,6 +31,14 @@ from django.db import connection
 
 from assurance.models import EcmRecord
 from caregov.cadence import LONDON, Period, uk_time
+from caregov.uploads import (  # noqa: F401 (SNIFF_BYTES and not_text are read as ecm.*)
+    FORMULA_CELL,
+    FORMULA_STARTS,
+    INVISIBLE,
+    SNIFF_BYTES,
+    WIDE_FORMULA_STARTS,
+    not_text,
+)
 
 COLUMNS = [
     "record_reference",
@@ -57,19 +65,12 @@ RECORD_FIELDS = [
     "review_due_on",
     "narrative_length",
 ]
-#: Cells starting with these run as formulas when the file is opened in a spreadsheet, once the
-#: spaces before them are stripped (as caregov stores the value). The full-width forms too: a
-#: spreadsheet typed in with a Japanese or Chinese input method reads them as the plain ones.
-FORMULA_STARTS = ("=", "+", "-", "@")
-WIDE_FORMULA_STARTS = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
-#: Invisible characters str.strip() leaves, also skipped before looking for a formula start.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE = INVISIBLE
 #: A cell of a row joined by _SEP that starts, after spaces and invisible characters, as a formula.
 _FORMULA_IN_ROW = re.compile(
     "(?:^|\x1f)[\\s" + _INVISIBLE + "]*[=+\\-@" + "".join(WIDE_FORMULA_STARTS) + "]"
 )
-#: The same for one cell: its formula start is group 1.
-_FORMULA_CELL = re.compile("[\\s" + _INVISIBLE + "]*([=+\\-@" + "".join(WIDE_FORMULA_STARTS) + "])")
+_FORMULA_CELL = FORMULA_CELL
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
 #: Problems listed; the rest are counted (Outcome.problem_count).
@@ -313,49 +314,6 @@ def _split(data, newline):
     if last:
         lines.append(last)
     return lines
-
-
-#: Bytes that plain text hardly ever holds (all controls but tab, line feed, form feed, return and
-#: escape).
-_CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 27), *range(28, 32), 127])
-_SIGNATURES = (
-    (b"PK\x03\x04", "a spreadsheet workbook or another zipped file"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an older Excel workbook (.xls)"),
-    (b"%PDF", "a PDF"),
-)
-#: Bytes from the start of a file that `not_text` looks at.
-SNIFF_BYTES = 4096
-
-
-def not_text(head: bytes) -> str | None:
-    """Why a file starting with `head` cannot be read as UTF-8 text, or None when it can be.
-
-    A UTF-16 file (with or without its byte-order mark) and a file that is not text at all are
-    refused as a whole; a stray byte that is not UTF-8, or a NUL, is a problem of its row.
-    """
-    save_as = "save it as UTF-8 (in a spreadsheet: Save as, then CSV UTF-8) and upload it again."
-    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        return f"This file is UTF-32; {save_as}"
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return f"This file is UTF-16; {save_as}"
-    sample = head[:SNIFF_BYTES]
-    if len(sample) >= 4:
-        even, odd = sample[0::2], sample[1::2]
-        even_nuls, odd_nuls = even.count(0), odd.count(0)
-        if (odd_nuls * 2 >= len(odd) and even_nuls * 10 <= len(even)) or (
-            even_nuls * 2 >= len(even) and odd_nuls * 10 <= len(odd)
-        ):
-            return f"This file is UTF-16; {save_as}"
-    for signature, kind in _SIGNATURES:
-        if head.startswith(signature):
-            return f"This file is not text: it looks like {kind}. Save it as CSV UTF-8 and upload that."
-    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
-    if controls > 8 and controls * 20 > len(sample):
-        return (
-            "This file is not text. Choose the CSV file the ECM exported, saved as CSV UTF-8, "
-            "and upload that."
-        )
-    return None
 
 
 def _head(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from caregov.views import accounts, governance, mfa, notices, organisation, system
+from caregov.views import accounts, bulk, governance, mfa, notices, organisation, system
 
 urlpatterns = [
     path("", organisation.home, name="home"),
@@ -40,12 +40,20 @@ urlpatterns = [
     path("notices/reminders/", notices.reminders_choose, name="reminders_choose"),
     path("services/", organisation.service_list, name="service_list"),
     path("services/new/", organisation.service_create, name="service_create"),
+    path("services/upload/", bulk.services_upload, name="services_upload"),
+    path(
+        "services/upload/template.csv",
+        bulk.services_upload_template,
+        name="services_upload_template",
+    ),
     path("services/<int:pk>/", organisation.service_detail, name="service_detail"),
     path("services/<int:pk>/edit/", organisation.service_edit, name="service_edit"),
     path("services/<int:pk>/history/", organisation.service_history, name="service_history"),
     # People
     path("people/", organisation.person_list, name="person_list"),
     path("people/invite/", organisation.person_invite, name="person_invite"),
+    path("people/upload/", bulk.people_upload, name="people_upload"),
+    path("people/upload/template.csv", bulk.people_upload_template, name="people_upload_template"),
     path("people/<int:pk>/", organisation.person_detail, name="person_detail"),
     path("people/<int:pk>/edit/", organisation.person_edit, name="person_edit"),
     path("people/<int:pk>/history/", organisation.person_history, name="person_history"),
