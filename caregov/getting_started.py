@@ -31,8 +31,8 @@ def names(services: list[Service]) -> str:
 class ChecklistItem:
     step: GettingStartedStep
     progress: StepProgress
-    #: The page where the step is done, when this person may open it; otherwise None and the
-    #: step says who does it.
+    #: The page where the step is done, when this person may open it; otherwise None (the step
+    #: says who does it either way).
     url: str | None
 
 
@@ -147,8 +147,8 @@ register_getting_started_step(
         code="caregov.monthly_review",
         order=60,
         label="Sign off a first monthly review",
-        hint="Each month's data quality trend review opens by itself once there are figures; "
-        "the registered manager records the causes and signs it off.",
+        hint="Each service's monthly data quality trend review opens by itself once it has "
+        "figures, and is signed off with a decision and minutes.",
         url_name="review_list",
         capability="reviews.view",
         done_by="A registered manager signs off their service's monthly review.",

@@ -245,7 +245,7 @@ class GettingStartedStep:
     #: The page where it is done, and the capability (across the organisation) that opens it.
     url_name: str
     capability: str
-    #: Who does it, for those who cannot open that page: "A registered manager signs it off".
+    #: Who does it, shown under a step still to do: "A registered manager signs it off."
     done_by: str
     progress: Callable[[Organisation, list[Service]], StepProgress]
 
