@@ -8,7 +8,14 @@ class AssuranceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from assurance import demo, figures, reviews, services, triggers  # noqa: F401  (the kernel's)
+        from assurance import (  # noqa: F401  (they register with the kernel)
+            demo,
+            figures,
+            getting_started,
+            reviews,
+            services,
+            triggers,
+        )
         from caregov.registry import (
             DemoBuilder,
             register_demo_builder,

@@ -49,12 +49,15 @@ from assurance.models import (
     EcmRecord,
     GapCause,
     RelianceDecision,
+    ThresholdReview,
     ThresholdVersion,
     Verdict,
 )
 from assurance.selectors import FigureTable, reliance_snapshot
+from caregov.access import Role
 from caregov.cadence import LONDON, Cadence, Period, period_containing
-from caregov.models import Action, ReviewCycle, Service
+from caregov.history import save_with_reason
+from caregov.models import Action, Membership, ReviewCycle, Service
 from caregov.services import governance as gov
 
 TOLERANCE_MINUTES = 120
@@ -883,6 +886,27 @@ def _months(start: date, today: date) -> list[Period]:
     return months
 
 
+def _thresholds_reviewed(organisation, at: datetime) -> None:
+    """The data quality lead read the measures and kept caregov's default thresholds, in the
+    provider's first week on caregov."""
+    membership = (
+        Membership.objects.filter(organisation=organisation, role=Role.DATA_QUALITY_LEAD)
+        .select_related("user")
+        .order_by("pk")
+        .first()
+    )
+    if membership is None:
+        return
+    review = ThresholdReview(
+        organisation=organisation,
+        reviewed_on=timezone.localdate(at),
+        reviewed_by=membership.user,
+        reviewed_at=at,
+    )
+    review._history_date = at
+    save_with_reason(review, actor=membership.user, reason="assurance.thresholds.reviewed")
+
+
 def build_assurance_history(
     organisation, *, rng: random.Random, start: date, end: date, people: dict
 ) -> None:
@@ -890,6 +914,7 @@ def build_assurance_history(
     dated, with the manager actions on measures that the stories need. Run it before the
     governance replay."""
     now = min(timezone.now(), _at(end, 0))
+    _thresholds_reviewed(organisation, _at(start + timedelta(days=3), 10))
     builder = _Builder(organisation, rng=rng, now=now, people=people)
     months = _months(start, end)
     for index, service in enumerate(
@@ -1140,4 +1165,5 @@ def delete_assurance_history(organisation) -> None:
     audits.delete()
     EcmImport.objects.filter(organisation=organisation).delete()
     ThresholdVersion.objects.filter(organisation=organisation).delete()
+    ThresholdReview.objects.filter(organisation=organisation).delete()
     # Figures (MeasureResult, AuditAgreement) go with their services.

@@ -56,6 +56,31 @@ class ThresholdVersion(models.Model):
         return f"{self.get_measure_display()} from {month_label(self.effective_from)}"
 
 
+class ThresholdReview(models.Model):
+    """The data quality lead's confirmation that the measures and thresholds in force were
+    reviewed and suit the organisation, as they stand that day (the framework's review)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    reviewed_on = models.DateField()
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-reviewed_at"]
+        constraints = [
+            # Confirming twice in a day (a double tap, a resent form) records one review.
+            models.UniqueConstraint(
+                fields=["organisation", "reviewed_on"], name="assurance_threshold_review_once_a_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Thresholds reviewed on {self.reviewed_on:%-d %b %Y}"
+
+
 class EcmImport(models.Model):
     """One ECM export file for a service and month: what was read, what it said, what was wrong."""
 

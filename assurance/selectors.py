@@ -37,6 +37,7 @@ from assurance.models import (
     GapCause,
     MeasureResult,
     RelianceDecision,
+    ThresholdReview,
     ThresholdVersion,
     month_label,
 )
@@ -68,6 +69,17 @@ def months_back(last: Period, count: int) -> list[Period]:
     while len(months) < count:
         months.insert(0, months[0].previous())
     return months
+
+
+def threshold_review_latest(*, organisation: Organisation | None) -> ThresholdReview | None:
+    """The latest confirmation that the measures and thresholds were reviewed, if any."""
+    if organisation is None:
+        return None
+    return (
+        ThresholdReview.objects.filter(organisation=organisation)
+        .select_related("reviewed_by")
+        .first()
+    )
 
 
 class ThresholdBook:

@@ -33,6 +33,7 @@ from assurance.models import (
     GapCause,
     RelianceDecision,
     ServiceReliance,
+    ThresholdReview,
     ThresholdVersion,
     Verdict,
 )
@@ -114,6 +115,33 @@ def threshold_version_save(
         actor=actor,
         reason="assurance.thresholds.changed" if changed else "assurance.thresholds.set",
     )
+
+
+@transaction.atomic
+def thresholds_review_confirm(
+    *, actor: User, organisation: Organisation, at: datetime
+) -> tuple[ThresholdReview, bool]:
+    """The data quality lead confirms the measures and thresholds in force suit the organisation.
+    One review a day: confirming again that day answers with the first (and False)."""
+    _require_organisation(actor, "measures.configure", organisation)
+    reviewed_on = timezone.localdate(at)
+    existing = ThresholdReview.objects.filter(
+        organisation=organisation, reviewed_on=reviewed_on
+    ).first()
+    if existing is not None:
+        return existing, False
+    review = ThresholdReview(
+        organisation=organisation, reviewed_on=reviewed_on, reviewed_by=actor, reviewed_at=at
+    )
+    try:
+        with transaction.atomic():
+            save_with_reason(review, actor=actor, reason="assurance.thresholds.reviewed")
+    except IntegrityError:
+        # Another request confirmed the same day a moment before: that one stands.
+        return ThresholdReview.objects.get(
+            organisation=organisation, reviewed_on=reviewed_on
+        ), False
+    return review, True
 
 
 # ECM imports -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("measures/", views.framework, name="framework"),
     path("measures/history/", views.threshold_history, name="threshold_history"),
+    path("measures/reviewed/", views.thresholds_reviewed, name="thresholds_reviewed"),
     path("measures/<str:code>/thresholds/", views.threshold_edit, name="threshold_edit"),
     path("services/<int:pk>/<str:period>/", views.service_month, name="service_month"),
     # ECM exports

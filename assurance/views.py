@@ -49,6 +49,7 @@ from assurance.models import (
     Comparison,
     EcmImport,
     RelianceDecision,
+    ThresholdReview,
     ThresholdVersion,
 )
 from assurance.tasks import import_ecm_export
@@ -163,6 +164,9 @@ def framework(request):
         "assurance/framework.html",
         {
             "measures": measures,
+            "last_review": selectors.threshold_review_latest(
+                organisation=request.user.organisation
+            ),
             "can_configure": bool(
                 access.organisation_ids_where(request.user, "measures.configure")
             ),
@@ -214,9 +218,42 @@ def threshold_edit(request, code: str):
     )
 
 
+@requires("measures.configure")
+@require_http_methods(["GET", "POST"])
+def thresholds_reviewed(request):
+    organisation = access.own_organisation_where(request, "measures.configure")
+    if request.method != "POST":
+        return confirm_page(
+            request,
+            title="Confirm you have reviewed the measures and thresholds?",
+            explanation="Confirm once you have read what each measure means and checked that "
+            "its target and its green and amber thresholds suit your services. Nothing changes "
+            "in the figures: the confirmation is kept, with your name and today's date, in the "
+            "thresholds' history. Change any thresholds that do not suit you first.",
+            button="Confirm thresholds reviewed",
+            cancel_url=reverse("assurance:framework"),
+        )
+    review, made = services.thresholds_review_confirm(
+        actor=request.user, organisation=organisation, at=timezone.now()
+    )
+    day = f"{review.reviewed_on:%-d %b %Y}"
+    if made:
+        messages.success(request, f"Measures and thresholds confirmed as reviewed on {day}.")
+    else:
+        messages.info(
+            request,
+            f"The measures and thresholds were already confirmed as reviewed on {day} by "
+            f"{review.reviewed_by}.",
+        )
+    return redirect("assurance:framework")
+
+
 @requires("assurance.view")
 def threshold_history(request):
-    versions = ThresholdVersion.objects.filter(organisation=request.user.organisation)
+    versions = [
+        *ThresholdVersion.objects.filter(organisation=request.user.organisation),
+        *ThresholdReview.objects.filter(organisation=request.user.organisation),
+    ]
     entries = []
     for version in versions:
         for entry in history_entries(version):

@@ -87,6 +87,9 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "people.view": frozenset({R.ORG_ADMIN}),
     "people.manage": frozenset({R.ORG_ADMIN}),
     "security.view": frozenset({R.ORG_ADMIN}),
+    # Those who set a new organisation up see the getting-started checklist on My work until
+    # every step is done.
+    "getting_started.view": frozenset({R.ORG_ADMIN, R.DATA_QUALITY_LEAD}),
     # Everyone signed in looks after their own sign-in: a second factor, recovery codes.
     "account.own": EVERYONE,
     # Governance kernel

@@ -10,6 +10,7 @@ class CaregovConfig(AppConfig):
 
     def ready(self) -> None:
         from caregov import (
+            getting_started,  # noqa: F401  (registers the kernel's getting-started steps)
             security,  # noqa: F401  (connects the sign-in signal receivers)
             triggers,  # noqa: F401  (registers the kernel's own triggers)
         )

@@ -19,6 +19,7 @@ from simple_history.utils import bulk_update_with_history as _bulk_update_with_h
 #: Plain words for the reasons the product writes. Unknown codes fall back to a readable form.
 REASON_WORDS: dict[str, str] = {
     "caregov.organisation.created": "Organisation set up",
+    "caregov.organisation.getting_started_done": "Getting started checklist finished",
     "caregov.service.created": "Service added",
     "caregov.service.updated": "Service details changed",
     "caregov.service.phase_changed": "Implementation phase changed",

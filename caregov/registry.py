@@ -1,4 +1,5 @@
-"""What apps plug into the kernel: review kinds and triggers. Each takes a few lines to add.
+"""What apps plug into the kernel: review kinds, triggers, menu entries and the getting-started
+checklist's steps. Each takes a few lines to add.
 
 register_review_kind(ReviewKind(
     code="assurance.trend_review", name="Monthly data quality trend review",
@@ -213,6 +214,48 @@ scheduled_jobs = Registry()
 def register_scheduled_job(code: str, job: Callable[..., str]) -> Callable[..., str]:
     scheduled_jobs.add(code, job)
     return job
+
+
+# The getting-started checklist ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """How far an organisation is with one getting-started step, read from its records."""
+
+    done: bool
+    #: What is done or still to do, in words: "Still to import: Willow House, Elm Lodge."
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class GettingStartedStep:
+    """One step of the home page's getting-started checklist, ticked from the records alone.
+
+    progress(organisation, services) reads in a bounded number of queries, whatever the number of
+    services; `services` are the organisation's active services, read once for every step.
+    """
+
+    code: str
+    #: Where it comes in the list: the kernel's steps are 10, 20, ...; apps fit in between.
+    order: int
+    label: str
+    #: Why it matters and how it is done, in one sentence.
+    hint: str
+    #: The page where it is done, and the capability (across the organisation) that opens it.
+    url_name: str
+    capability: str
+    #: Who does it, shown under a step still to do: "A registered manager signs it off."
+    done_by: str
+    progress: Callable[[Organisation, list[Service]], StepProgress]
+
+
+getting_started_steps = Registry()
+
+
+def register_getting_started_step(step: GettingStartedStep) -> GettingStartedStep:
+    getting_started_steps.add(step.code, step)
+    return step
 
 
 def register_menu_item(

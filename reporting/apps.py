@@ -14,7 +14,12 @@ class ReportingConfig(AppConfig):
             register_menu_item,
             register_scheduled_job,
         )
-        from reporting import board, demo, services  # noqa: F401  (register the board pack)
+        from reporting import (  # noqa: F401  (they register the board pack and its step)
+            board,
+            demo,
+            getting_started,
+            services,
+        )
 
         register_menu_item("Dashboard", "reporting:dashboard", "dashboards.view")
         register_menu_item(

@@ -27,6 +27,9 @@ class Organisation(models.Model):
         "roles that must use a second factor", default=second_factor_roles_default, blank=True
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    #: When every getting-started step was first seen done: from then on the checklist is gone
+    #: for good, even when a service is added later that has no ECM export yet.
+    getting_started_done_at = models.DateTimeField(null=True, blank=True, editable=False)
     history = HistoricalRecords()
 
     class Meta:

@@ -10,6 +10,7 @@ from caregov.services.mfa import (
 )
 from caregov.services.notices import notices_mark_read, reminders_choose
 from caregov.services.organisation import (
+    getting_started_finish,
     membership_give,
     membership_remove,
     person_deactivate,
@@ -21,6 +22,7 @@ from caregov.services.organisation import (
 )
 
 __all__ = [
+    "getting_started_finish",
     "membership_give",
     "membership_remove",
     "notices_mark_read",

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sessions.models import Session
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -225,3 +225,27 @@ def person_update(*, actor: User, user: User, full_name: str, job_title: str) ->
     user.job_title = job_title.strip()
     user.full_clean(exclude=["password"])
     return save_with_reason(user, actor=actor, reason="caregov.person.updated")
+
+
+@transaction.atomic
+def getting_started_finish(
+    *, actor: User, organisation: Organisation, at: datetime
+) -> Organisation:
+    """Record that every getting-started step is done, so the checklist never shows again for
+    this organisation. The steps are read from the records; this only remembers the moment."""
+    from caregov.access import has_organisation_capability
+    from caregov.getting_started import progress_of
+
+    if actor.organisation_id != organisation.pk or not has_organisation_capability(
+        actor, "getting_started.view"
+    ):
+        raise PermissionDenied("Your role does not see the getting-started checklist.")
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    if organisation.getting_started_done_at is not None:
+        return organisation
+    if not all(progress.done for _, progress in progress_of(organisation)):
+        raise ValidationError("Some getting-started steps are not done yet.")
+    organisation.getting_started_done_at = at
+    return save_with_reason(
+        organisation, actor=actor, reason="caregov.organisation.getting_started_done"
+    )

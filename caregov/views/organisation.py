@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from caregov import access, mfa, selectors, services
+from caregov import access, getting_started, mfa, selectors, services
 from caregov.access import requires
 from caregov.filters import PersonFilter, SecurityEventFilter, ServiceFilter
 from caregov.forms import (
@@ -32,6 +34,16 @@ def home(request):
     memberships = selectors.my_memberships(user=user)
     visible = selectors.service_list(user=user).filter(is_active=True)
     context = {"memberships": memberships, "services": visible}
+    checklist = getting_started.checklist_for(user=user)
+    if checklist is not None and checklist.finished:
+        # Every step is done: remembered, so the list never comes back for this organisation.
+        # (A step undone in the same moment leaves it unrecorded: the list shows next time.)
+        with suppress(ValidationError):
+            services.getting_started_finish(
+                actor=user, organisation=user.organisation, at=timezone.now()
+            )
+        checklist = None
+    context["getting_started"] = checklist
     if any(
         access.has_capability(user, c) for c in ("escalations.view", "actions.view", "reviews.view")
     ):
