@@ -188,3 +188,50 @@ def apply_validation_error(form: forms.Form, error: ValidationError) -> None:
     else:
         for message in error.messages:
             form.add_error(None, message)
+
+
+class SetupForm(PlainMessagesMixin, forms.Form):
+    """First run: the provider and its first organisation admin, who is the person typing."""
+
+    name = forms.CharField(
+        label="Organisation name",
+        max_length=200,
+        help_text="The registered provider, as CQC knows it, like Oakfield Care Group.",
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    full_name = forms.CharField(
+        label="Your full name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label="Your work email address",
+        help_text="You sign in with it. One login per person: never a shared or team address.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        help_text="At least 12 characters, not a common password and not only numbers.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_again = forms.CharField(
+        label="The same password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].error_messages["required"] = "Enter the organisation's name."
+        self.fields["full_name"].error_messages["required"] = "Enter your full name."
+        self.fields["email"].error_messages["required"] = "Enter your work email address."
+        self.fields["password"].error_messages["required"] = "Enter a password."
+        self.fields["password_again"].error_messages["required"] = "Enter the password again."
+
+    def clean(self):
+        data = super().clean()
+        password, again = data.get("password"), data.get("password_again")
+        if password and again and password != again:
+            self.add_error("password_again", "The two passwords are not the same: type both again.")
+        return data

@@ -20,6 +20,7 @@ from simple_history.utils import bulk_update_with_history as _bulk_update_with_h
 REASON_WORDS: dict[str, str] = {
     "caregov.organisation.created": "Organisation set up",
     "caregov.organisation.getting_started_done": "Getting started checklist finished",
+    "caregov.organisation.first_admin": "First organisation admin, set up with the organisation",
     "caregov.service.created": "Service added",
     "caregov.service.updated": "Service details changed",
     "caregov.service.phase_changed": "Implementation phase changed",

@@ -1,10 +1,12 @@
 from django.urls import include, path
 
-from caregov.views import accounts, bulk, governance, mfa, notices, organisation, system
+from caregov.views import accounts, bulk, governance, mfa, notices, organisation, setup, system
 
 urlpatterns = [
     path("", organisation.home, name="home"),
     path("healthz", system.healthz, name="healthz"),
+    # First run: only while the database holds no organisation
+    path("setup/", setup.setup, name="setup"),
     # Accounts
     path("login/", accounts.LoginView.as_view(), name="login"),
     path("logout/", accounts.LogoutView.as_view(), name="logout"),

@@ -249,3 +249,116 @@ def getting_started_finish(
     return save_with_reason(
         organisation, actor=actor, reason="caregov.organisation.getting_started_done"
     )
+
+
+# A new provider ---------------------------------------------------------------------------------
+
+#: The key of the PostgreSQL advisory lock that first-run set-up holds while it checks that no
+#: organisation exists and makes the first one (any fixed number that nothing else uses).
+FIRST_RUN_LOCK = 0x63617265  # "care"
+
+
+def _lock_first_run() -> None:
+    """Serialise first-run set-up: a second submission waits here until the first has committed,
+    then finds the organisation it made. PostgreSQL takes a transaction-scoped advisory lock;
+    SQLite takes its one write lock by writing nothing, before anything is read."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FIRST_RUN_LOCK])
+        else:
+            cursor.execute("UPDATE caregov_organisation SET id = id WHERE 1 = 0")
+
+
+def _unique_slug(name: str) -> str:
+    from django.utils.text import slugify
+
+    base = slugify(name)[:50].strip("-") or "organisation"
+    slug, n = base, 1
+    while Organisation.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _tidy(name: str, email: str, full_name: str) -> tuple[str, str, str]:
+    return " ".join(name.split()), email.strip().lower(), " ".join(full_name.split())
+
+
+def organisation_create_problems(
+    *, name: str, admin_email: str, admin_full_name: str
+) -> dict[str, list[str]]:
+    """What stops `organisation_create` with these details, by field (empty: nothing), so the
+    command can say so before it asks for a password."""
+    name, email, full_name = _tidy(name, admin_email, admin_full_name)
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = ["Enter the organisation's name."]
+    elif Organisation.objects.filter(name__iexact=name).exists():
+        errors["name"] = [f"An organisation called {name} is already on caregov."]
+    if not full_name:
+        errors["full_name"] = ["Enter your full name."]
+    if not email:
+        errors["email"] = ["Enter your email address."]
+    elif User.objects.filter(email__iexact=email).exists():
+        errors["email"] = [f"{email} already has a login on caregov. Use another address."]
+    return errors
+
+
+class FirstRunDone(Exception):
+    """First-run set-up was asked for, but an organisation exists already."""
+
+
+@transaction.atomic
+def organisation_create(
+    *,
+    name: str,
+    admin_email: str,
+    admin_full_name: str,
+    password: str | None = None,
+    invite: bool = False,
+    first_run: bool = False,
+    base_url: str | None = None,
+) -> User:
+    """A new provider and its first organisation admin, who signs in with `password` or, with
+    `invite`, sets one from the invitation email. Nothing is made when anything is wrong.
+
+    `first_run` is the browser's set-up on an empty database: it refuses (FirstRunDone) once any
+    organisation exists, checked under a lock so two racing submissions make one organisation.
+    Returns the admin; their organisation is `admin.organisation`."""
+    from django.contrib.auth.password_validation import validate_password
+
+    if first_run:
+        _lock_first_run()
+        if Organisation.objects.exists():
+            raise FirstRunDone
+    name, email, full_name = _tidy(name, admin_email, admin_full_name)
+    errors = organisation_create_problems(name=name, admin_email=email, admin_full_name=full_name)
+    user = User(email=email, full_name=full_name)
+    if not invite:
+        if not password:
+            errors["password"] = ["Enter a password."]
+        else:
+            try:
+                validate_password(password, user=user)
+            except ValidationError as error:
+                errors["password"] = list(error.messages)
+    if errors:
+        raise ValidationError(errors)
+
+    organisation = Organisation(name=name, slug=_unique_slug(name))
+    organisation.full_clean()
+    save_with_reason(organisation, actor=None, reason="caregov.organisation.created")
+    user.organisation = organisation
+    if invite:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.full_clean(exclude=["password"])
+    save_with_reason(user, actor=None, reason="caregov.organisation.first_admin")
+    membership_give(actor=None, user=user, role=Role.ORG_ADMIN, service=None)
+    if invite:
+        url = base_url or settings.SITE_URL
+        transaction.on_commit(lambda: _send_invitation(user, invited_by=None, base_url=url))
+    return user

@@ -17,6 +17,11 @@ class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs):
+        from caregov.views.setup import first_run_open
+
+        return {**super().get_context_data(**kwargs), "first_run": first_run_open()}
+
     def form_valid(self, form):
         response = super().form_valid(form)
         # The password was given just now; the second factor is asked for next, by the
