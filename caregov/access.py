@@ -173,12 +173,24 @@ def roles_granting(capability: str) -> frozenset[Role]:
 
 
 def memberships_of(user: User):
-    """The user's memberships, cached on the user object for the length of a request."""
+    """The user's memberships, cached on the user object for the length of a request.
+
+    Only those within the person's own organisation count: one caregov holds many providers, and
+    a membership naming another organisation or its service (which the services never make, but
+    a hand-edited row could) grants nothing there. Every selector scopes through these, so each
+    is scoped by the person's organisation as well as their services."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     cached = getattr(user, "_caregov_memberships", None)
     if cached is None:
-        cached = list(user.memberships.select_related("service", "organisation"))
+        cached = list(
+            user.memberships.filter(organisation_id=user.organisation_id)
+            .filter(
+                models.Q(service__isnull=True)
+                | models.Q(service__organisation_id=user.organisation_id)
+            )
+            .select_related("service", "organisation")
+        )
         user._caregov_memberships = cached
     return cached
 

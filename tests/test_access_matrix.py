@@ -2,7 +2,10 @@
 promises. A URL with no access declaration fails the meta-test; a new URL with object ids in its
 path needs an entry in OBJECTS below, or the matrix fails to build and says so."""
 
+import re
 from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -27,35 +30,37 @@ def _walk(patterns, prefix=""):
 ALL_PATTERNS = list(_walk(get_resolver().url_patterns))
 
 
+def _service(world, role, which):
+    """ "own": a service the role's holder works at; "other": one they cannot see (B for a
+    service-scoped role, else C); "other_org": another organisation's service, C, for every role."""
+    if which == "own":
+        return world.own_service(role)
+    if which == "other_org":
+        return world.service_c
+    return world.other_service(role)
+
+
 def _person(world, role, which):
     return world.colleague if which == "own" else world.stranger
 
 
 def _record(kind):
     def build(w, r, which):
-        service = w.own_service(r) if which == "own" else w.other_service(r)
-        return {"pk": w.record(kind, service).pk}
+        return {"pk": w.record(kind, _service(w, r, which)).pk}
 
     return build
 
 
 def _wf(world, role, which):
-    service = world.own_service(role) if which == "own" else world.other_service(role)
-    return world.record("wf_under_test", service)
+    return world.record("wf_under_test", _service(world, role, which))
 
 
 #: How to fill each URL's path arguments with an object the role should (own) or should not
 #: (other) reach. Functions receive the world, the role and which.
 OBJECTS: dict[str, Callable[..., dict]] = {
-    "service_detail": lambda w, r, which: {
-        "pk": (w.own_service(r) if which == "own" else w.other_service(r)).pk
-    },
-    "service_edit": lambda w, r, which: {
-        "pk": (w.own_service(r) if which == "own" else w.other_service(r)).pk
-    },
-    "service_history": lambda w, r, which: {
-        "pk": (w.own_service(r) if which == "own" else w.other_service(r)).pk
-    },
+    "service_detail": lambda w, r, which: {"pk": _service(w, r, which).pk},
+    "service_edit": lambda w, r, which: {"pk": _service(w, r, which).pk},
+    "service_history": lambda w, r, which: {"pk": _service(w, r, which).pk},
     "person_detail": lambda w, r, which: {"pk": _person(w, r, which).pk},
     "person_edit": lambda w, r, which: {"pk": _person(w, r, which).pk},
     "person_history": lambda w, r, which: {"pk": _person(w, r, which).pk},
@@ -124,7 +129,7 @@ OBJECTS: dict[str, Callable[..., dict]] = {
     "assurance:trend_review": _record("review"),
     "assurance:compare_action": _record("comparison"),
     "assurance:service_month": lambda w, r, which: {
-        "pk": (w.own_service(r) if which == "own" else w.other_service(r)).pk,
+        "pk": _service(w, r, which).pk,
         "period": "2026-10",
     },
     "assurance:threshold_edit": lambda w, r, which: (
@@ -375,3 +380,208 @@ def test_a_role_held_at_one_service_grants_nothing_at_another(db, world):
         .filter(pk__in=access.services_where(user, "services.view"))
         .exists()
     )
+
+
+# Another organisation in the same caregov ------------------------------------------------------
+#
+# One caregov holds many providers. The world's second provider, Elsewhere Care Ltd (service Far
+# Away, code FAR), gets a holder of every role and records of every kind; none of it may reach
+# anyone of Oakfield, whatever their role: its pages answer 404 and no list, CSV or page of
+# Oakfield's own records names any of it.
+
+#: A word every person and free-text record of the second provider carries.
+MARK = "Farrow"
+
+
+@pytest.fixture
+def other_organisation(world, django_capture_on_commit_callbacks):
+    """The second provider with a person in every role and, besides the world's records at Far
+    Away, a submitted audit, an imported export, an action with its notice, thresholds, trigger
+    settings and a security event of its own."""
+    from caregov.models import SecurityEvent
+    from caregov.security import record_event
+    from caregov.services import governance
+    from tests.assurance.builders import import_rows, month, rows, submitted_audit
+    from tests.conftest import SERVICE_SCOPED
+    from tests.factories import person_with_role
+
+    org, far = world.other_org, world.service_c
+    people = {
+        role: person_with_role(
+            role,
+            organisation=org,
+            service=far if role in SERVICE_SCOPED else None,
+            email=f"{role.value}@elsewhere.example",
+            full_name=f"{MARK} {role.label}",
+        )
+        for role in Role
+    }
+    records = dict(world.records[far.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        records["action_farrow"] = governance.action_raise(
+            actor=people[Role.QUALITY_LEAD],
+            title=f"{MARK}: retrain the night staff on daily notes",
+            owner=people[Role.REGISTERED_MANAGER],
+            due_on=date(2026, 11, 20),
+            escalation=records["escalation"],
+            # Raised before the suite's moment, so it is overdue now.
+            created_at=datetime(2026, 11, 5, 10, 0, tzinfo=UTC),
+        )
+    records["submitted_audit"] = submitted_audit(
+        people[Role.TEAM_LEADER], far, month(2026, 9), {"completeness": ["met", "not_met"]}
+    )
+    records["import_farrow"] = import_rows(
+        people[Role.DATA_QUALITY_LEAD],
+        far,
+        rows(3, recorded=2),
+        period=month(2026, 9),
+        name=f"{MARK.lower()}-september.csv",
+    )
+    from assurance import services as assurance_services
+
+    assurance_services.threshold_version_save(
+        actor=people[Role.DATA_QUALITY_LEAD],
+        organisation=org,
+        measure="completeness",
+        effective_from=date(2026, 12, 1),
+        target=Decimal("97"),
+        green_from=Decimal("95"),
+        amber_from=Decimal("93"),
+        reason=f"{MARK} board asked for more",
+    )
+    governance.trigger_setting_save(
+        actor=people[Role.QUALITY_LEAD],
+        organisation=org,
+        trigger_code="caregov.review_overdue",
+        thresholds={},
+        enabled=False,
+    )
+    record_event(
+        SecurityEvent.Kind.LOGIN_FAILED,
+        email=people[Role.BOARD_MEMBER].email,
+        detail=f"{MARK} typed the wrong password",
+    )
+    world.other_people = people
+    world.other_records = records
+    return world
+
+
+def _own_urls(records: dict) -> dict[str, str]:
+    return {
+        name: record.get_absolute_url()
+        for name, record in records.items()
+        if hasattr(record, "get_absolute_url")
+    }
+
+
+def _leaks(world, text: str) -> list[str]:
+    """What of the second provider a page shows: its names, codes, people and links to its
+    records (not a link every provider shares, like the comparison of a month)."""
+    import re
+
+    found = [
+        m
+        for m in (MARK, "Far Away", "Elsewhere Care", "elsewhere.example")
+        if m.lower() in text.lower()
+    ]
+    if re.search(r"\bFAR\b", text):
+        found.append("the code FAR")
+    for name, url in _own_urls(world.other_records).items():
+        if url not in _own_urls(world.records[world.service_a.pk]).values() and re.search(
+            rf'["\']{re.escape(url)}["\'?#]', text
+        ):
+            found.append(f"a link to its {name} ({url})")
+    return found
+
+
+def _body(response) -> str:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return content.decode("utf-8", errors="replace")
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+def test_no_role_opens_another_organisations_records(client, other_organisation, role):
+    """Every page about one of the second provider's records: 404 for a role that may open such
+    pages, 403 for one that may not. Nothing of it is in the answer."""
+    world = other_organisation
+    client.force_login(world.user(role))
+    failures, asked = [], 0
+    for name, pattern in PROTECTED:
+        if not pattern.pattern.converters:
+            continue
+        url = _url(world, name, pattern, role, "other_org")
+        if url is None:
+            continue
+        asked += 1
+        response = client.get(url)
+        allowed = role in access.CAPABILITIES[access.declared_capability(pattern.callback)]
+        expected = 404 if allowed else 403
+        if response.status_code != expected:
+            failures.append(f"{name} -> {response.status_code}, expected {expected}")
+        if leaks := _leaks(world, _body(response)):
+            failures.append(f"{name} shows {leaks}")
+    assert asked >= 60, f"only {asked} pages about the other provider's records were asked for"
+    assert failures == [], f"{role.label}: " + "; ".join(failures)
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+def test_no_list_csv_or_page_shows_another_organisations_rows(client, other_organisation, role):
+    """Every list (and its CSV), dashboard and overview, and every page about Oakfield's own
+    records (owner pickers, evidence, history), for every role: none names the second provider,
+    its services, people or records."""
+    world = other_organisation
+    client.force_login(world.user(role))
+    failures, read = [], 0
+    csv_link = re.compile(r'href="(\?[^"]*format=csv[^"]*)"')
+    for name, pattern in PROTECTED:
+        url = _url(world, name, pattern, role, "own")
+        if url is None:
+            continue
+        response = client.get(url)
+        if response.status_code != 200:
+            continue
+        read += 1
+        body = _body(response)
+        pages = [(name, body)]
+        if link := csv_link.search(body):
+            download = client.get(url + link.group(1).replace("&amp;", "&"))
+            assert download["Content-Type"].startswith("text/csv"), name
+            pages.append((f"{name} (CSV)", _body(download)))
+        for label, text in pages:
+            if leaks := _leaks(world, text):
+                failures.append(f"{label} shows {leaks}")
+    assert read >= 5, f"{role.label} read only {read} pages"
+    assert failures == [], f"{role.label}: " + "; ".join(failures)
+
+
+@pytest.mark.parametrize("role", [Role.ORG_ADMIN, Role.QUALITY_LEAD, Role.BOARD_MEMBER])
+def test_the_second_provider_reads_its_own_records(client, other_organisation, role):
+    """The same pages, read by the second provider's own people, do show their records: the
+    checks above look for words that are really there."""
+    world = other_organisation
+    client.force_login(world.other_people[role])
+    seen = set()
+    for name in ("person_list", "security_event_list", "action_list", "escalation_list"):
+        response = client.get(reverse(name))
+        if response.status_code == 200:
+            seen.update(_leaks(world, _body(response)))
+    assert seen, f"{role.label} of the second provider sees none of its own records"
+
+
+def test_a_membership_naming_another_organisation_grants_nothing_there(client, world):
+    """The services never give a role at another provider; a row made behind their back (by
+    hand in the database) still opens none of that provider's pages or rows."""
+    manager = world.user(Role.REGISTERED_MANAGER)
+    Membership.objects.create(user=manager, organisation=world.other_org, role=Role.SENIOR_LEADER)
+    Membership.objects.create(
+        user=manager, organisation=world.org, role=Role.TEAM_LEADER, service=world.service_c
+    )
+    manager = User.objects.get(pk=manager.pk)
+    assert world.service_c not in access.services_where(manager, "services.view")
+    assert world.other_org.pk not in access.organisation_ids_where(manager, "reviews.view")
+    assert not access.has_capability(manager, "actions.view", world.service_c)
+    client.force_login(manager)
+    far_action = world.record("action", world.service_c)
+    assert client.get(reverse("action_detail", args=[far_action.pk])).status_code == 404
+    assert "Far Away" not in client.get(reverse("service_list")).content.decode()
+    assert "Far Away" not in client.get(reverse("escalation_list")).content.decode()
