@@ -234,4 +234,13 @@ class SetupForm(PlainMessagesMixin, forms.Form):
         password, again = data.get("password"), data.get("password_again")
         if password and again and password != again:
             self.add_error("password_again", "The two passwords are not the same: type both again.")
+        elif password:
+            # Said together with any other problem, not only once the rest is right.
+            from django.contrib.auth.password_validation import validate_password
+
+            person = User(email=data.get("email") or "", full_name=data.get("full_name") or "")
+            try:
+                validate_password(password, user=person)
+            except ValidationError as error:
+                self.add_error("password", error)
         return data

@@ -238,6 +238,8 @@ def test_bad_set_up_input_says_what_is_wrong_keeps_what_was_typed_and_saves_noth
     assert 'value="Moorside Care Ltd"' in page
     assert 'value="Dana Hale"' in page
     assert 'value="not-an-email"' in page
+    assert "too short" in page  # every problem at once
+    assert 'value="short"' not in page  # a password is never sent back
     assert not Organisation.objects.exists()
 
     response = client.post(reverse("setup"), _setup_form(password="short", password_again="short"))
