@@ -295,8 +295,11 @@ def organisation_create_problems(
     errors: dict[str, list[str]] = {}
     if not name:
         errors["name"] = ["Enter the organisation's name."]
-    elif Organisation.objects.filter(name__iexact=name).exists():
-        errors["name"] = [f"An organisation called {name} is already on caregov."]
+    elif taken := Organisation.objects.filter(name__iexact=name).first():
+        errors["name"] = [
+            f"{taken.name} is already on caregov. Give another name, or ask its organisation "
+            "admin for a login."
+        ]
     if not full_name:
         errors["full_name"] = ["Enter your full name."]
     if not email:

@@ -69,7 +69,7 @@ def test_a_second_organisation_gets_its_own_slug(db, typed):
 def test_the_command_refuses_a_name_already_taken_whatever_its_case(db, typed):
     Organisation.objects.create(name="Moorside Care Ltd", slug="moorside")
     typed.extend([GOOD_PASSWORD, GOOD_PASSWORD])
-    with pytest.raises(CommandError, match="already on caregov") as refused:
+    with pytest.raises(CommandError, match="Moorside Care Ltd is already on caregov") as refused:
         _create("MOORSIDE care ltd", "--admin", "dana@moorside.example", "--full-name", "Dana")
     assert refused.value.returncode == 1
     assert "Nothing was created" in str(refused.value)
