@@ -313,13 +313,6 @@ COMMISSIONER_READS = {
     "notice_list",
     "notices_read",
     "reminders_choose",
-    # Their own second factor: required of every role an organisation chooses.
-    "second_factor",
-    "second_factor_set_up",
-    "second_factor_check",
-    "second_factor_recovery_codes",
-    "passkey_add",
-    "passkey_check",
     "service_list",
     "service_detail",
     "workflows:overview",
