@@ -138,6 +138,8 @@ class FileColumns:
     rows: list[list[str]]
     #: Per column, why it looks like personal data, or "".
     personal: list[str]
+    #: Per column, the values looked at for personal data (never shown).
+    checked: list[list[str]]
 
 
 def read_columns(path, *, rows: int = 10, samples: int = 3) -> FileColumns | None:
@@ -180,6 +182,7 @@ def read_columns(path, *, rows: int = 10, samples: int = 3) -> FileColumns | Non
         samples=shown_samples,
         rows=first,
         personal=personal,
+        checked=columns,
     )
 
 

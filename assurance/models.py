@@ -72,6 +72,8 @@ class ImportProfile(models.Model):
     #: The file's column names as caregov compares them (trimmed, lower case, single spaces), in
     #: the file's order: a later upload with this header uses this profile without asking.
     header = models.JSONField(default=list)
+    #: The same column names as the file writes them, for people to read.
+    column_names = models.JSONField(default=list)
     #: SHA-256 of the header above, to find the profile for an upload.
     header_key = models.CharField(max_length=64)
     #: For each of caregov's nine fields: {"column": name}, {"value": text} or {"absent": true}.
@@ -103,6 +105,11 @@ class ImportProfile(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("assurance:profile_detail", args=[self.pk])
+
+    def shown_name(self, column: str) -> str:
+        """A column (as compared) as the file writes it."""
+        names = dict(zip(self.header, self.column_names, strict=False))
+        return names.get(column, column)
 
     def as_mapping(self) -> dict:
         """What a reader needs, as kept with each import that used it."""

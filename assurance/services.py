@@ -680,6 +680,7 @@ def profile_save(
         profile = profile or ImportProfile(organisation=organisation, created_by=actor)
         profile.name = name
         profile.header = header
+        profile.column_names = [" ".join(n.split()) for n in names]
         profile.header_key = key
         profile.fields = kept
         profile.date_format = date_format
@@ -726,7 +727,9 @@ def pending_sweep(*, at: datetime) -> int:
     return removed
 
 
-def preview_rows(*, path: Path, read_through: dict, rows: int = 10) -> tuple[list, list]:
+def preview_rows(
+    *, path: Path, read_through: dict, period: Period | None = None, rows: int = 10
+) -> tuple[list, list]:
     """The first `rows` rows of a file as caregov would store them through `read_through`, and
     the problems in them: nothing is written."""
     import csv
@@ -743,7 +746,7 @@ def preview_rows(*, path: Path, read_through: dict, rows: int = 10) -> tuple[lis
     names = mapping.check_mapped_header(first, read_through, outcome)
     if names is None:
         return [], outcome.problems
-    checker = mapping.MappedRows(read_through, names, outcome, None)
+    checker = mapping.MappedRows(read_through, names, outcome, period)
     shown = []
     row_number = 1
     try:

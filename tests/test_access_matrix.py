@@ -39,6 +39,23 @@ def _record(kind):
     return build
 
 
+def _profile(world, role, which):
+    """An import profile of the role's organisation (own), or of the other one (other); a
+    service-scoped role's other service is in its own organisation, so it has no other."""
+    from assurance.models import ImportProfile
+
+    org = world.org if which == "own" else world.other_service(role).organisation
+    if which == "other" and org == world.org:
+        return None
+    person = world.user(Role.DATA_QUALITY_LEAD) if org == world.org else world.other_admin
+    profile, _ = ImportProfile.objects.get_or_create(
+        organisation=org,
+        name="Supplier export",
+        defaults={"header": ["ref"], "header_key": "k", "created_by": person},
+    )
+    return {"pk": profile.pk}
+
+
 def _wf(world, role, which):
     service = world.own_service(role) if which == "own" else world.other_service(role)
     return world.record("wf_under_test", service)
@@ -121,6 +138,13 @@ OBJECTS: dict[str, Callable[..., dict]] = {
     "assurance:import_detail": _record("ecm_import"),
     "assurance:import_progress": _record("ecm_import"),
     "assurance:import_retry": _record("ecm_import"),
+    # A waiting upload lives in its uploader's session: another token is simply not waiting.
+    "assurance:import_map": lambda w, r, which: {"token": "0" * 32} if which == "own" else None,
+    "assurance:import_example": lambda w, r, which: (
+        {"name": "visit-notes-day-first.csv"} if which == "own" else None
+    ),
+    "assurance:profile_detail": _profile,
+    "assurance:profile_history": _profile,
     "assurance:trend_review": _record("review"),
     "assurance:compare_action": _record("comparison"),
     "assurance:service_month": lambda w, r, which: {

@@ -115,6 +115,7 @@ def test_the_upload_page_shows_the_mapping_form_and_imports_nothing(world, lead,
                 "service": world.service_a.pk,
                 "period": "2026-10",
                 "tolerance_minutes": 120,
+                "replace": "on",
                 "file": upload,
             },
             follow=True,
@@ -316,13 +317,16 @@ def test_the_example_profiles_load_once_for_an_organisation(world, lead):
 
 
 def test_another_organisations_profile_is_invisible(world, lead, login):
+    from tests.factories import person_with_role
+
+    theirs = person_with_role(Role.DATA_QUALITY_LEAD, organisation=world.other_org)
     profile = save_example(lead, world.org)
     # The other provider's file with the same header is not read through our profile.
     with pytest.raises(services.MappingNeeded):
-        queue_and_run(world.other_admin, world.service_c, DAY_FIRST.read_bytes())
+        queue_and_run(theirs, world.service_c, DAY_FIRST.read_bytes())
     with pytest.raises(PermissionDenied):
-        queue_and_run(world.other_admin, world.service_c, DAY_FIRST.read_bytes(), profile=profile)
-    client = login(world.other_admin)
+        queue_and_run(theirs, world.service_c, DAY_FIRST.read_bytes(), profile=profile)
+    client = login(theirs)
     assert client.get(reverse("assurance:profile_detail", args=[profile.pk])).status_code in (
         403,
         404,
@@ -377,9 +381,12 @@ def test_the_quick_way_and_the_careful_way_store_the_same_rows(world, lead, monk
         save_example(lead, world.org, e["file"])
         data = (DOCS / e["file"]).read_bytes()
         real, took = ecm_mapped.load, []
-        monkeypatch.setattr(
-            ecm_mapped, "load", lambda *a, **k: took.append(real(*a, **k)) or took[-1]
-        )
+
+        def spy(*args, _real=real, _took=took, **kwargs):
+            _took.append(_real(*args, **kwargs))
+            return _took[-1]
+
+        monkeypatch.setattr(ecm_mapped, "load", spy)
         quick = queue_and_run(lead, world.service_a, data)
         assert quick.status == EcmImport.Status.IMPORTED, quick.problems
         assert took and took[0] is not None, f"{e['file']} did not go the quick way"
