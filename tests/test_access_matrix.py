@@ -42,18 +42,10 @@ def _record(kind):
 def _profile(world, role, which):
     """An import profile of the role's organisation (own), or of the other one (other); a
     service-scoped role's other service is in its own organisation, so it has no other."""
-    from assurance.models import ImportProfile
-
-    org = world.org if which == "own" else world.other_service(role).organisation
-    if which == "other" and org == world.org:
+    service = world.own_service(role) if which == "own" else world.other_service(role)
+    if which == "other" and service.organisation_id == world.org.pk:
         return None
-    person = world.user(Role.DATA_QUALITY_LEAD) if org == world.org else world.other_admin
-    profile, _ = ImportProfile.objects.get_or_create(
-        organisation=org,
-        name="Supplier export",
-        defaults={"header": ["ref"], "header_key": "k", "created_by": person},
-    )
-    return {"pk": profile.pk}
+    return {"pk": world.record("import_profile", service).pk}
 
 
 def _wf(world, role, which):

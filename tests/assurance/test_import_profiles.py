@@ -49,6 +49,8 @@ def _imports_in_tmp(settings, tmp_path):
 
 @pytest.fixture
 def lead(world):
+    # The world's placeholder profiles (for the access matrix) read no real file.
+    ImportProfile.objects.filter(name="Supplier export").delete()
     return world.user(Role.DATA_QUALITY_LEAD)
 
 
@@ -443,3 +445,82 @@ def test_the_careful_reader_reads_a_mapped_stream_directly(world, lead):
     )
     assert outcome.clean and outcome.rows_read == 8
     assert outcome.period == OCTOBER
+
+
+def test_mapping_on_the_page_previews_then_saves_and_imports(world, lead, login):
+    client = login(lead)
+    with open(DAY_FIRST, "rb") as upload:
+        response = client.post(
+            reverse("assurance:import_new"),
+            {
+                "service": world.service_b.pk,
+                "period": "2026-10",
+                "tolerance_minutes": 120,
+                "replace": "on",
+                "file": upload,
+            },
+        )
+    map_url = response["Location"]
+    form = {
+        "name": "Our visit notes",
+        "date_format": "mdy",
+        "yes_values": "Y, Yes",
+        "no_values": "N, No",
+        **{
+            f"field_{f}": f"column:{c['column']}"
+            for f, c in as_fields(example("visit-notes-day-first.csv")).items()
+        },
+    }
+    # Month first is the wrong format for this file: the preview says so, by row and column.
+    page = client.post(map_url, {**form, "action": "preview"}).content.decode()
+    assert "Preview: the first rows as caregov will read them" in page
+    assert "Column &#x27;Scheduled&#x27; (due_time) &#x27;13/10/2026" not in page
+    assert "is not a date and time like 10/14/2026 08:30" in page
+    assert not ImportProfile.objects.exists()
+    # Leaving a required field out is refused at the field, keeping what was chosen.
+    page = client.post(
+        map_url, {**form, "field_record_type": "absent", "action": "save"}
+    ).content.decode()
+    assert "Select a valid choice" in page or "needs Record type" in page
+    assert 'value="Our visit notes"' in page
+    assert not ImportProfile.objects.exists()
+    response = client.post(map_url, {**form, "date_format": "dmy", "action": "save"})
+    profile = ImportProfile.objects.get()
+    record = EcmImport.objects.get(profile=profile)
+    assert response["Location"] == record.get_absolute_url()
+    assert record.service == world.service_b
+    detail = client.get(record.get_absolute_url()).content.decode()
+    assert "Read through the import profile" in detail and "Our visit notes" in detail
+    # The waiting upload is gone once imported.
+    assert "no longer waiting" in client.get(map_url).content.decode()
+
+
+@pytest.mark.parametrize(
+    "due",
+    [
+        "01/10/2026 24:00",
+        "01/10/2026 08:00:60",
+        "01/10/2026 08:00:59",
+        "1/10/2026 08:00",
+        "01/10/2026 8:00",
+        "01/10/2026 08:0Z",
+        "01/10/2026  8:00",
+        "31/10/2026 23:59",
+        "01/11/2026 00:00",
+        "25/10/2026 01:30",
+        "29/02/2026 08:00",
+    ],
+)
+def test_the_quick_way_takes_a_time_only_as_the_careful_way_reads_it(world, lead, due, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("the quick way is PostgreSQL's")
+    from assurance import ecm_mapped
+
+    save_example(lead, world.org)
+    data = DAY_FIRST.read_bytes().replace(b"01/10/2026 08:00,01/10/2026 08:40", f"{due},".encode())
+    quick = queue_and_run(lead, world.service_a, data)
+    monkeypatch.setattr(ecm_mapped, "load", lambda *a, **k: None)
+    careful = queue_and_run(lead, world.service_b, data)
+    assert quick.status == careful.status
+    assert quick.problems == careful.problems
+    assert stored_rows(quick) == stored_rows(careful)
