@@ -268,6 +268,9 @@ class _Renamed:
         self._outcome = outcome
         self._names = names
         self.skip: set[str] = set()
+        #: In this row, {caregov's text for a date: the file's own text}, so a message quotes
+        #: what the file says.
+        self.said: dict[str, str] = {}
         #: Problems not passed on (their cell already has one): still counted here, so the
         #: careful checks know the row is refused.
         self.suppressed = 0
@@ -293,6 +296,8 @@ class _Renamed:
             label, name = named
             message = message.replace(column, f"{label} ({column})", 1)
             column = name
+        for converted, original in self.said.items():
+            message = message.replace(converted, shown(original))
         self._outcome.add(row, column, message)
 
 
@@ -366,6 +371,7 @@ class MappedRows:
             return None
         flagged: set[str] = set()
         values = []
+        spoken = self.renamed.said = {}
         for field, (index, fixed, label) in zip(COLUMNS, self.sources, strict=True):
             raw = cells[index] if index is not None else fixed
             text = raw.strip()
@@ -388,6 +394,8 @@ class MappedRows:
                 )
             elif text and field in MOMENTS:
                 converted = moment_text(text, self.date_format)
+                if converted and converted != text:
+                    spoken[converted] = text
                 if converted is None:
                     flagged.add(field)
                     self._add(

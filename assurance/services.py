@@ -176,7 +176,7 @@ def import_queue(
         raise PermissionDenied("That profile belongs to another organisation.")
     if profile is None:
         columns = mapping.read_columns(temporary)
-        if columns is not None and not mapping.in_caregov_shape(columns.header):
+        if columns is not None and columns.rows and not mapping.in_caregov_shape(columns.header):
             profile = profile_for_header(organisation=service.organisation, header=columns.header)
             if profile is None:
                 pending = directory / f"pending-{uuid.uuid4().hex}.csv"
@@ -714,8 +714,11 @@ def pending_discard(name: str) -> None:
         pending_path(name).unlink(missing_ok=True)
 
 
-def pending_sweep(*, at: datetime) -> int:
-    """Remove uploads left waiting for a mapping longer than PENDING_HOURS."""
+def pending_sweep(*, at: datetime) -> str:
+    """The scheduler's step for uploads left waiting for a mapping longer than PENDING_HOURS:
+    they are removed (the person uploads the file again). Only for the scheduler's own runs."""
+    if abs(at - timezone.now()) > SWEEP_WITHIN:
+        return ""
     directory = media_root() / ECM_IMPORT_FOLDER
     cutoff = (at - timedelta(hours=PENDING_HOURS)).timestamp()
     removed = 0
@@ -724,7 +727,9 @@ def pending_sweep(*, at: datetime) -> int:
             if path.stat().st_mtime < cutoff:
                 path.unlink()
                 removed += 1
-    return removed
+    if not removed:
+        return ""
+    return f"{removed} upload{'s' if removed != 1 else ''} left waiting for a mapping removed"
 
 
 def preview_rows(

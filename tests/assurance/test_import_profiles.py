@@ -524,3 +524,47 @@ def test_the_quick_way_takes_a_time_only_as_the_careful_way_reads_it(world, lead
     assert quick.status == careful.status
     assert quick.problems == careful.problems
     assert stored_rows(quick) == stored_rows(careful)
+
+
+def test_a_due_time_outside_the_month_is_quoted_as_the_file_writes_it(world, lead):
+    save_example(lead, world.org)
+    data = DAY_FIRST.read_bytes().replace(b"15/10/2026 08:00", b"15/11/2026 08:00")
+    record = queue_and_run(lead, world.service_a, data)
+    assert record.problems == [
+        {
+            "row": 9,
+            "column": "Scheduled",
+            "message": "Column 'Scheduled' (due_time) 15/11/2026 08:00 is outside October 2026, "
+            "the month this export is for.",
+        }
+    ]
+
+
+def test_uploads_left_waiting_for_a_mapping_are_removed_after_a_day(world, lead):
+    import os
+
+    from django.utils import timezone
+
+    with pytest.raises(services.MappingNeeded) as waiting:
+        queue_and_run(lead, world.service_a, DAY_FIRST.read_bytes())
+    path = services.pending_path(waiting.value.pending)
+    now = timezone.now()
+    assert services.pending_sweep(at=now) == ""
+    old = (now - timezone.timedelta(hours=25)).timestamp()
+    os.utime(path, (old, old))
+    assert services.pending_sweep(at=now) == "1 upload left waiting for a mapping removed"
+    assert not path.exists()
+
+
+def test_a_reference_on_two_rows_is_found_whichever_way_the_file_goes(world, lead):
+    save_example(lead, world.org)
+    data = DAY_FIRST.read_bytes().replace(b"WH-DN-000108", b"WH-DN-000101")
+    record = queue_and_run(lead, world.service_a, data)
+    assert record.status == EcmImport.Status.FAILED
+    assert record.problems == [
+        {
+            "row": 9,
+            "column": "Record ID",
+            "message": "'Record ID' WH-DN-000101 is already on row 2.",
+        }
+    ]
