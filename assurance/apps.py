@@ -38,3 +38,5 @@ class AssuranceConfig(AppConfig):
         register_menu_item("Data assurance", "assurance:overview", "assurance.view")
         register_menu_item("Audits", "assurance:audit_list", "audits.view")
         register_scheduled_job("assurance.imports", services.sweep_imports)
+        # Uploads in a supplier's columns wait for their mapping a day at most.
+        register_scheduled_job("assurance.pending_uploads", services.pending_sweep)
