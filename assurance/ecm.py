@@ -738,18 +738,27 @@ def read_export(
     import_id: int,
     period: Period | None,
     progress: Callable[[int, int], None] = lambda bytes_read, rows: None,
+    mapping: dict | None = None,
 ) -> Outcome:
     """Check the whole file and write its good rows for `import_id`, then look for duplicates.
 
-    On PostgreSQL a file in the usual shape is taken the quick way (`ecm_plain`); any other file,
-    or one the quick way gives back, is read here from the start.
+    On PostgreSQL a file in the usual shape is taken the quick way (`ecm_plain`, or `ecm_mapped`
+    for a file read through a profile's `mapping`); any other file, or one the quick way gives
+    back, is read here from the start.
 
     The caller runs this inside a transaction and rolls back when the outcome is not clean.
     """
     if period is not None and connection.vendor == "postgresql" and hasattr(stream, "seek"):
-        from assurance import ecm_plain
+        if mapping:
+            from assurance import ecm_mapped
 
-        plain = ecm_plain.load(stream, import_id=import_id, period=period, progress=progress)
+            plain = ecm_mapped.load(
+                stream, import_id=import_id, period=period, progress=progress, mapping=mapping
+            )
+        else:
+            from assurance import ecm_plain
+
+            plain = ecm_plain.load(stream, import_id=import_id, period=period, progress=progress)
         if plain is not None:
             return plain
         stream.seek(0)
@@ -775,10 +784,20 @@ def read_export(
     source.row_size = 0
     if source.undecodable:
         _not_utf8(1, source, outcome)
-    header = check_header(first, outcome)
-    if header is None:
-        return outcome
-    checker = RowChecker(header, outcome, period)
+    reference_column = "record_reference"
+    if mapping:
+        from assurance.mapping import MappedRows, check_mapped_header
+
+        names = check_mapped_header(first, mapping, outcome)
+        if names is None:
+            return outcome
+        checker = MappedRows(mapping, names, outcome, period)
+        reference_column = checker.column_of["record_reference"]
+    else:
+        header = check_header(first, outcome)
+        if header is None:
+            return outcome
+        checker = RowChecker(header, outcome, period)
     writer = _Writer(import_id)
     try:
         if writer.copying:
@@ -790,7 +809,7 @@ def read_export(
         writer.close(ok=True)
     if outcome.rows_read == 0 and outcome.clean:
         outcome.add(2, "", "The file has a header row but no records.")
-    _report_duplicates(import_id, outcome)
+    _report_duplicates(import_id, outcome, reference_column)
     outcome.problems.sort(key=lambda p: p.row)
     outcome.period = checker.period
     return outcome
@@ -851,7 +870,7 @@ def _not_utf8(row_number: int, source: _Source, outcome: Outcome) -> None:
     source.undecodable.clear()
 
 
-def _report_duplicates(import_id: int, outcome: Outcome) -> None:
+def _report_duplicates(import_id: int, outcome: Outcome, column: str = "record_reference") -> None:
     """Every row whose reference is also on another row, found by the database."""
     from django.db.models import Count, Min
 
@@ -871,19 +890,32 @@ def _report_duplicates(import_id: int, outcome: Outcome) -> None:
     )
     for row_number, reference in rows.iterator():
         if row_number != firsts[reference]:
+            said = "record_reference" if column == "record_reference" else f"'{column}'"
             outcome.add(
                 row_number,
-                "record_reference",
-                f"record_reference {reference} is already on row {firsts[reference]}.",
+                column,
+                f"{said} {reference} is already on row {firsts[reference]}.",
             )
 
 
-def sniff_period(path) -> Period | None:
+def sniff_period(path, mapping: dict | None = None) -> Period | None:
     """The month of the first record's due time, for an export whose month was not given. Reads
     only the start of the file."""
     import io
 
     from caregov.cadence import Cadence, period_containing
+
+    if mapping:
+        from assurance.mapping import first_due
+
+        text = first_due(path, mapping)
+        try:
+            moment = _moment(text) if text else None
+        except (ValueError, OverflowError):
+            moment = None
+        if moment is None:
+            return None
+        return period_containing(Cadence.MONTHLY, moment.astimezone(LONDON).date())
 
     with open(path, "rb") as handle:
         head = handle.read(2 * MAX_LINE_BYTES + 1)

@@ -8,6 +8,7 @@ from datetime import date
 from django import forms
 from django.utils import timezone
 
+from assurance.ecm import COLUMNS
 from assurance.measures import CHECKED, MEASURES
 from assurance.models import AuditCheck, AuditRecord, GapCause, Verdict
 from assurance.services import MAX_AUDIT_RECORDS, RECORD_MESSAGES
@@ -488,3 +489,78 @@ class RelianceForm(PlainMessagesMixin, forms.Form):
 
     def service_rows(self):
         return [(s, self[v], self[r]) for s, v, r in self.service_fields]
+
+
+class MappingForm(PlainMessagesMixin, forms.Form):
+    """Map a supplier's export to caregov's nine fields: a column, a fixed value, or (for an
+    optional field) not in this export; the date format; the words for yes and no."""
+
+    name = forms.CharField(
+        label="Name for this mapping",
+        max_length=120,
+        help_text="Say whose export it is, like the ECM supplier and the report's name. Later "
+        "files with the same columns use it without asking.",
+    )
+    date_format = forms.ChoiceField(
+        label="How the export writes dates and times",
+        choices=(),
+        widget=forms.RadioSelect,
+    )
+    yes_values = forms.CharField(
+        label="Values that mean yes",
+        help_text="Separated by commas, like Y, Yes, Completed. Capitals do not matter.",
+        max_length=400,
+    )
+    no_values = forms.CharField(
+        label="Values that mean no",
+        help_text="Separated by commas, like N, No, Not completed.",
+        max_length=400,
+    )
+
+    def __init__(self, *args, columns, **kwargs):
+        from assurance.mapping import FIELD_HELP, LABELS, OPTIONAL
+        from assurance.models import ImportProfile
+
+        super().__init__(*args, **kwargs)
+        self.columns = columns
+        self.fields["date_format"].choices = ImportProfile.DateFormat.choices
+        choices = [("", "Choose where this comes from")]
+        for name, header, samples, personal in zip(
+            columns.names, columns.header, columns.samples, columns.personal, strict=True
+        ):
+            if personal:
+                continue
+            shown = f" (like {', '.join(samples)})" if samples else " (empty in the first rows)"
+            choices.append((f"column:{header}", f"Column {name}{shown}"[:160]))
+        choices.append(("fixed", "The same value for every row (type it below)"))
+        self.field_names = []
+        for field in COLUMNS:
+            own = list(choices)
+            if field in OPTIONAL:
+                own.append(("absent", "Not in this export"))
+            self.fields[f"field_{field}"] = forms.ChoiceField(
+                label=f"{LABELS[field]} ({field})", choices=own, help_text=FIELD_HELP[field]
+            )
+            self.fields[f"value_{field}"] = forms.CharField(
+                label=f"Fixed value for {LABELS[field]}", required=False, max_length=64
+            )
+            self.field_names.append((self[f"field_{field}"], self[f"value_{field}"]))
+        self.order_fields(["name"])
+
+    def mapped_fields(self) -> dict[str, dict]:
+        data = self.cleaned_data
+        fields = {}
+        for field in COLUMNS:
+            chosen = data.get(f"field_{field}", "")
+            if chosen.startswith("column:"):
+                fields[field] = {"column": chosen.removeprefix("column:")}
+            elif chosen == "fixed":
+                fields[field] = {"value": data.get(f"value_{field}", "")}
+            elif chosen == "absent":
+                fields[field] = {"absent": True}
+            else:
+                fields[field] = {}
+        return fields
+
+    def words(self, name: str) -> list[str]:
+        return [w.strip() for w in self.cleaned_data.get(name, "").split(",") if w.strip()]

@@ -81,6 +81,74 @@ class ThresholdReview(models.Model):
         return f"Thresholds reviewed on {self.reviewed_on:%-d %b %Y}"
 
 
+class ImportProfile(models.Model):
+    """How one ECM supplier's export reads as caregov's nine columns (the data assurance
+    framework's ECM audit function): which column holds each field, or a fixed value, or none;
+    the date format; the words meaning yes and no; the columns left out."""
+
+    class DateFormat(models.TextChoices):
+        ISO = "iso", "caregov or ISO 8601, like 2026-10-14 08:30"
+        DMY = "dmy", "DD/MM/YYYY HH:MM, like 14/10/2026 08:30"
+        MDY = "mdy", "MM/DD/YYYY HH:MM, like 10/14/2026 08:30"
+        EXCEL = "excel", "Excel serial days, like 46309.354"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=120)
+    #: The file's column names as caregov compares them (trimmed, lower case, single spaces), in
+    #: the file's order: a later upload with this header uses this profile without asking.
+    header = models.JSONField(default=list)
+    #: The same column names as the file writes them, for people to read.
+    column_names = models.JSONField(default=list)
+    #: SHA-256 of the header above, to find the profile for an upload.
+    header_key = models.CharField(max_length=64)
+    #: For each of caregov's nine fields: {"column": name}, {"value": text} or {"absent": true}.
+    fields = models.JSONField(default=dict)
+    date_format = models.CharField(max_length=10, choices=DateFormat.choices, default="iso")
+    yes_values = models.JSONField(default=list)
+    no_values = models.JSONField(default=list)
+    #: Columns of the file caregov leaves out (personal data among them): never read or kept.
+    ignored = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="assurance_profile_name_once"
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "header_key"], name="assurance_profile_header_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("assurance:profile_detail", args=[self.pk])
+
+    def shown_name(self, column: str) -> str:
+        """A column (as compared) as the file writes it."""
+        names = dict(zip(self.header, self.column_names, strict=False))
+        return names.get(column, column)
+
+    def as_mapping(self) -> dict:
+        """What a reader needs, as kept with each import that used it."""
+        return {
+            "profile": self.name,
+            "header": list(self.header),
+            "fields": dict(self.fields),
+            "date_format": self.date_format,
+            "yes": list(self.yes_values),
+            "no": list(self.no_values),
+            "ignored": list(self.ignored),
+        }
+
+
 class EcmImport(models.Model):
     """One ECM export file for a service and month: what was read, what it said, what was wrong."""
 
@@ -122,6 +190,12 @@ class EcmImport(models.Model):
     claimed_by = models.CharField(max_length=64, blank=True)
     #: Runs lost with their worker since it was last queued by a person; bounded by the sweeper.
     lost_runs = models.PositiveSmallIntegerField(default=0)
+    #: The column mapping the file is read through (a supplier's own columns), or none for a
+    #: file in caregov's nine columns; `mapping` is the profile as it was when the file came.
+    profile = models.ForeignKey(
+        ImportProfile, on_delete=models.PROTECT, null=True, blank=True, related_name="imports"
+    )
+    mapping = models.JSONField(default=dict, blank=True)
     history = HistoricalRecords(excluded_fields=["bytes_read", "rows_read"])
 
     class Meta:

@@ -35,13 +35,14 @@ from assurance.models import (
     EcmImport,
     FigureRefresh,
     GapCause,
+    ImportProfile,
     MeasureResult,
     RelianceDecision,
     ThresholdReview,
     ThresholdVersion,
     month_label,
 )
-from caregov.access import services_where
+from caregov.access import has_capability, services_where
 from caregov.cadence import Cadence, Period, period_containing
 from caregov.models import Escalation, Organisation, Service, User
 from caregov.registry import RecordedEntry
@@ -61,6 +62,15 @@ def audit_list(*, user: User, capability: str = "audits.view") -> QuerySet[Audit
 def import_list(*, user: User, capability: str = "ecm.import") -> QuerySet[EcmImport]:
     return EcmImport.objects.filter(service__in=services_where(user, capability)).select_related(
         "service", "uploaded_by"
+    )
+
+
+def profile_list(*, user: User) -> QuerySet[ImportProfile]:
+    """The import profiles of the person's organisation, for those who import ECM exports."""
+    if not has_capability(user, "ecm.import"):
+        return ImportProfile.objects.none()
+    return ImportProfile.objects.filter(organisation_id=user.organisation_id).select_related(
+        "created_by"
     )
 
 

@@ -8,6 +8,7 @@ import logging
 import random
 import time
 import uuid
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from assurance import ecm
+from assurance import ecm, mapping
 from assurance.figures import count_rows, figures_changed, latest_import, recompute_service_month
 from assurance.measures import CHECKED, MEASURES
 from assurance.models import (
@@ -31,6 +32,7 @@ from assurance.models import (
     EcmImport,
     EcmRecord,
     GapCause,
+    ImportProfile,
     RelianceDecision,
     ServiceReliance,
     ThresholdReview,
@@ -167,12 +169,17 @@ def import_queue(
     file_name: str,
     tolerance_minutes: int = 120,
     at: datetime | None = None,
+    profile: ImportProfile | None = None,
 ) -> tuple[EcmImport, bool]:
     """Store an uploaded export and queue its import. Returns (import, queued).
 
     The same file already imported for the same service and month is not imported again: the
     earlier import is returned with queued False, and nothing changes. `at` backdates the
     record and its history (the demo loader); it defaults to now.
+
+    A file in a supplier's own columns is read through `profile`, or through the organisation's
+    profile saved for its header; with neither, nothing is queued: MappingNeeded keeps the file
+    under MEDIA_ROOT for the mapping page.
     """
     _require(actor, "ecm.import", service)
     if actor.organisation_id != service.organisation_id:
@@ -192,8 +199,20 @@ def import_queue(
             size += len(chunk)
             out.write(chunk)
     sha256 = digest.hexdigest()
+    if profile is not None and profile.organisation_id != service.organisation_id:
+        temporary.unlink(missing_ok=True)
+        raise PermissionDenied("That profile belongs to another organisation.")
+    if profile is None:
+        columns = mapping.read_columns(temporary)
+        if columns is not None and not mapping.in_caregov_shape(columns.header):
+            profile = profile_for_header(organisation=service.organisation, header=columns.header)
+            if profile is None:
+                pending = directory / f"pending-{uuid.uuid4().hex}.csv"
+                temporary.rename(pending)
+                raise MappingNeeded(media_name(pending), columns)
+    read_through = profile.as_mapping() if profile is not None else {}
     if period is None:
-        period = ecm.sniff_period(temporary)
+        period = ecm.sniff_period(temporary, read_through)
     if period is None:
         with open(temporary, "rb") as stream:
             refusal = ecm.not_text(stream.read(ecm.SNIFF_BYTES))
@@ -220,6 +239,8 @@ def import_queue(
         size_bytes=size,
         tolerance_minutes=tolerance_minutes,
         uploaded_by=actor,
+        profile=profile,
+        mapping=read_through,
     )
     if at is not None:
         record.created_at = at
@@ -341,7 +362,11 @@ def import_run(
             with transaction.atomic():
                 with open(media_path(ecm_import.stored_path), "rb") as stream:
                     outcome = ecm.read_export(
-                        stream, import_id=ecm_import.pk, period=period, progress=progress
+                        stream,
+                        import_id=ecm_import.pk,
+                        period=period,
+                        progress=progress,
+                        mapping=ecm_import.mapping or None,
                     )
                 duplicate = None
                 if outcome.clean and outcome.period is not None:
@@ -568,6 +593,7 @@ def import_file(
     period: Period | None,
     tolerance_minutes: int = 120,
     at: datetime | None = None,
+    profile: ImportProfile | None = None,
 ) -> tuple[EcmImport, bool]:
     """Queue and run an import synchronously (the management command)."""
     with open(path, "rb") as handle:
@@ -579,10 +605,190 @@ def import_file(
             file_name=path.name,
             tolerance_minutes=tolerance_minutes,
             at=at,
+            profile=profile,
         )
     if queued:
         record = import_run(record, at=at)
     return record, queued
+
+
+# Import profiles -------------------------------------------------------------------------------
+
+#: Uploads waiting for their mapping are kept this long, then removed by `pending_sweep`.
+PENDING_HOURS = 24
+
+
+class MappingNeeded(Exception):
+    """The file is in a supplier's own columns and no profile reads it: it waits, kept at
+    `pending` (a name under MEDIA_ROOT), for the mapping page."""
+
+    def __init__(self, pending: str, columns: mapping.FileColumns):
+        super().__init__("This file's columns need mapping to caregov's fields.")
+        self.pending = pending
+        self.columns = columns
+
+
+def _require_profiles(actor: User, organisation: Organisation) -> None:
+    if actor.organisation_id != organisation.pk or not has_capability(actor, "ecm.import"):
+        raise PermissionDenied("Your role does not allow saving import profiles.")
+
+
+def profile_for_header(*, organisation: Organisation, header: list[str]) -> ImportProfile | None:
+    """The organisation's profile saved for a file with this header, if any."""
+    return ImportProfile.objects.filter(
+        organisation=organisation, header_key=mapping.header_key(header)
+    ).first()
+
+
+def profile_save(
+    *,
+    actor: User,
+    organisation: Organisation,
+    name: str,
+    names: list[str],
+    fields: dict[str, dict],
+    date_format: str,
+    yes: list[str],
+    no: list[str],
+    samples: list[list[str]] | None = None,
+    profile: ImportProfile | None = None,
+) -> ImportProfile:
+    """Save a column mapping for files whose header is `names` (the file's column names):
+    a new profile, or a change to `profile`. Columns that look like personal data are refused
+    for any field, and every column not mapped is listed as left out."""
+    _require_profiles(actor, organisation)
+    if profile is not None and profile.organisation_id != organisation.pk:
+        raise PermissionDenied("That profile belongs to another organisation.")
+    header = [mapping.normalise(n) for n in names]
+    samples = samples or [[] for _ in names]
+    personal = {
+        column: mapping.personal_reason(original, values)
+        for column, original, values in zip(header, names, samples, strict=True)
+    }
+    errors = mapping.mapping_errors(
+        names=names, fields=fields, date_format=date_format, yes=yes, no=no, personal=personal
+    )
+    name = " ".join(name.split())
+    if not name:
+        errors["name"] = "Name the profile, like the ECM supplier's name and export."
+    elif len(name) > 120:
+        errors["name"] = "Keep the name under 120 characters."
+    elif (
+        ImportProfile.objects.filter(organisation=organisation, name__iexact=name)
+        .exclude(pk=getattr(profile, "pk", None))
+        .exists()
+    ):
+        errors["name"] = f"There is already a profile called {name}. Choose another name."
+    if len(set(header)) != len(header) or not all(header):
+        errors["__all__"] = "Every column of the file needs its own, non-empty name in the header."
+    key = mapping.header_key(header)
+    other = (
+        ImportProfile.objects.filter(organisation=organisation, header_key=key)
+        .exclude(pk=getattr(profile, "pk", None))
+        .first()
+    )
+    if other is not None:
+        errors["__all__"] = (
+            f"Profile {other.name} already reads files with these columns. Change that one instead."
+        )
+    if errors:
+        raise ValidationError(errors)
+    kept = {}
+    for field in ecm.COLUMNS:
+        how = fields[field]
+        if "column" in how:
+            kept[field] = {"column": how["column"]}
+        elif "value" in how:
+            kept[field] = {"value": str(how["value"]).strip()}
+        else:
+            kept[field] = {"absent": True}
+    used = {how["column"] for how in kept.values() if "column" in how}
+    created = profile is None
+    with transaction.atomic():
+        profile = profile or ImportProfile(organisation=organisation, created_by=actor)
+        profile.name = name
+        profile.header = header
+        profile.column_names = [" ".join(n.split()) for n in names]
+        profile.header_key = key
+        profile.fields = kept
+        profile.date_format = date_format
+        profile.yes_values = [w.strip() for w in yes if w.strip()]
+        profile.no_values = [w.strip() for w in no if w.strip()]
+        profile.ignored = [column for column in header if column not in used]
+        try:
+            with transaction.atomic():
+                save_with_reason(
+                    profile,
+                    actor=actor,
+                    reason="assurance.profile.created" if created else "assurance.profile.changed",
+                )
+        except IntegrityError:
+            raise ValidationError(
+                {"name": f"There is already a profile called {name}. Choose another name."}
+            ) from None
+    return profile
+
+
+def pending_path(name: str) -> Path:
+    """An upload waiting for its mapping, by the name MappingNeeded gave; never outside the
+    folder uploads wait in."""
+    if not Path(name).name.startswith("pending-") or Path(name).parent.name != ECM_IMPORT_FOLDER:
+        raise SuspiciousFileOperation("Not a waiting upload.")
+    return media_path(name)
+
+
+def pending_discard(name: str) -> None:
+    with suppress(SuspiciousFileOperation):
+        pending_path(name).unlink(missing_ok=True)
+
+
+def pending_sweep(*, at: datetime) -> int:
+    """Remove uploads left waiting for a mapping longer than PENDING_HOURS."""
+    directory = media_root() / ECM_IMPORT_FOLDER
+    cutoff = (at - timedelta(hours=PENDING_HOURS)).timestamp()
+    removed = 0
+    for path in directory.glob("pending-*.csv") if directory.is_dir() else []:
+        with suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def preview_rows(
+    *, path: Path, read_through: dict, period: Period | None = None, rows: int = 10
+) -> tuple[list, list]:
+    """The first `rows` rows of a file as caregov would store them through `read_through`, and
+    the problems in them: nothing is written."""
+    import csv
+    import io
+
+    outcome = ecm.Outcome()
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20)
+    reader = csv.reader(io.StringIO(head.decode("utf-8-sig", errors="replace"), newline=""))
+    try:
+        first = next(reader)
+    except (StopIteration, csv.Error):
+        return [], []
+    names = mapping.check_mapped_header(first, read_through, outcome)
+    if names is None:
+        return [], outcome.problems
+    checker = mapping.MappedRows(read_through, names, outcome, period)
+    shown = []
+    row_number = 1
+    try:
+        for cells in reader:
+            row_number += 1
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            values = checker.check(row_number, cells)
+            shown.append((row_number, values))
+            if len(shown) >= rows:
+                break
+    except csv.Error as error:
+        outcome.add(row_number + 1, "", f"Row {row_number + 1} cannot be read as CSV: {error}.")
+    return shown, outcome.problems
 
 
 # Record audits ---------------------------------------------------------------------------------

@@ -14,6 +14,13 @@ urlpatterns = [
     # ECM exports
     path("imports/", views.import_list, name="import_list"),
     path("imports/new/", views.import_new, name="import_new"),
+    path("imports/map/<str:token>/", views.import_map, name="import_map"),
+    path("imports/guide/", views.import_guide, name="import_guide"),
+    path("imports/template.csv", views.import_template, name="import_template"),
+    path("imports/examples/<str:name>", views.import_example, name="import_example"),
+    path("imports/profiles/", views.profile_list, name="profile_list"),
+    path("imports/profiles/<int:pk>/", views.profile_detail, name="profile_detail"),
+    path("imports/profiles/<int:pk>/history/", views.profile_history, name="profile_history"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("imports/<int:pk>/progress/", views.import_progress, name="import_progress"),
     path("imports/<int:pk>/retry/", views.import_retry, name="import_retry"),

@@ -9,10 +9,11 @@ import json
 import uuid
 from collections import defaultdict
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, SuspiciousFileOperation, ValidationError
 from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from assurance import charts, selectors, services
+from assurance import mapping as mapping_module
 from assurance.figures import latest_import
 from assurance.filters import AuditFilter, ImportFilter
 from assurance.forms import (
@@ -34,6 +36,7 @@ from assurance.forms import (
     DiscardAuditForm,
     GapCauseForm,
     ImportForm,
+    MappingForm,
     RecordForm,
     RelianceForm,
     SubmitAuditForm,
@@ -48,6 +51,7 @@ from assurance.models import (
     AuditRecord,
     Comparison,
     EcmImport,
+    ImportProfile,
     RelianceDecision,
     ThresholdReview,
     ThresholdVersion,
@@ -393,6 +397,18 @@ def import_new(request):
                 file_name=data["file"].name,
                 tolerance_minutes=data["tolerance_minutes"],
             )
+        except services.MappingNeeded as waiting:
+            token = uuid.uuid4().hex
+            pending = request.session.get(PENDING_KEY, {})
+            pending[token] = {
+                "path": waiting.pending,
+                "service": data["service"].pk,
+                "period": data["period"].start.strftime("%Y-%m"),
+                "tolerance_minutes": data["tolerance_minutes"],
+                "file_name": Path(data["file"].name).name[:255],
+            }
+            request.session[PENDING_KEY] = pending
+            return redirect("assurance:import_map", token=token)
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
@@ -407,6 +423,280 @@ def import_new(request):
                 )
             return redirect(record)
     return render(request, "assurance/import_form.html", {"form": form})
+
+
+#: Where the import pages sit, for their breadcrumbs.
+IMPORT_CRUMBS = [
+    ("Data assurance", "assurance:overview", None),
+    ("ECM exports", "assurance:import_list", None),
+]
+PROFILE_CRUMBS = [*IMPORT_CRUMBS, ("Import profiles", "assurance:profile_list", None)]
+
+#: The session's uploads waiting for their mapping: {token: what import_new was given}.
+PENDING_KEY = "assurance.pending_imports"
+
+
+def _guess(columns, field: str) -> str:
+    """The column a field most likely comes from: its own name or its label."""
+    from assurance.mapping import LABELS, normalise
+
+    for header, personal in zip(columns.header, columns.personal, strict=True):
+        if not personal and header in (field, field.replace("_", " "), normalise(LABELS[field])):
+            return f"column:{header}"
+    return ""
+
+
+def _mapping_initial(columns) -> dict:
+    from assurance.examples import as_fields, example_for_header
+    from assurance.mapping import DEFAULT_NO, DEFAULT_YES
+
+    example = example_for_header(columns.header)
+    initial = {"date_format": "iso", "yes_values": ", ".join(DEFAULT_YES)}
+    initial["no_values"] = ", ".join(DEFAULT_NO)
+    if example is not None:
+        initial.update(
+            name=example["name"].replace(" (example)", ""),
+            date_format=example["date_format"],
+            yes_values=", ".join(example["yes"]),
+            no_values=", ".join(example["no"]),
+        )
+        for field, how in as_fields(example).items():
+            if "column" in how:
+                initial[f"field_{field}"] = f"column:{how['column']}"
+            elif "value" in how:
+                initial[f"field_{field}"], initial[f"value_{field}"] = "fixed", how["value"]
+            else:
+                initial[f"field_{field}"] = "absent"
+    else:
+        for field in ecm_columns():
+            initial[f"field_{field}"] = _guess(columns, field)
+    return initial, example
+
+
+def ecm_columns() -> list[str]:
+    from assurance.ecm import COLUMNS
+
+    return COLUMNS
+
+
+@requires("ecm.import")
+@require_http_methods(["GET", "POST"])
+def import_map(request, token: str):
+    """Map the columns of an upload that is not in caregov's shape, preview it, save the mapping
+    as a profile and queue the import."""
+    waiting = request.session.get(PENDING_KEY, {}).get(token)
+    if waiting is None:
+        return render(request, "assurance/import_map_gone.html", {"crumbs": IMPORT_CRUMBS})
+    service = get_object_or_404(
+        access.services_where(request.user, "ecm.import").filter(
+            organisation=request.user.organisation
+        ),
+        pk=waiting["service"],
+    )
+    try:
+        path = services.pending_path(waiting["path"])
+        columns = mapping_module.read_columns(path) if path.is_file() else None
+    except SuspiciousFileOperation:
+        columns = None
+    if columns is None:
+        request.session[PENDING_KEY].pop(token, None)
+        request.session.modified = True
+        messages.error(request, "That upload is no longer kept. Upload the file again.")
+        return redirect("assurance:import_new")
+    period = parse_month(waiting["period"])
+    initial, example = _mapping_initial(columns)
+    form = MappingForm(request.POST or None, initial=initial, columns=columns)
+    preview, problems = None, []
+    if request.method == "POST" and form.is_valid():
+        fields = form.mapped_fields()
+        action = request.POST.get("action", "preview")
+        personal = {h: p for h, p in zip(columns.header, columns.personal, strict=True) if p}
+        errors = mapping_module.mapping_errors(
+            names=columns.names,
+            fields=fields,
+            date_format=form.cleaned_data["date_format"],
+            yes=form.words("yes_values"),
+            no=form.words("no_values"),
+            personal=personal,
+        )
+        if errors:
+            apply_validation_error(form, ValidationError(errors))
+        elif action == "save":
+            try:
+                profile = services.profile_save(
+                    actor=request.user,
+                    organisation=request.user.organisation,
+                    name=form.cleaned_data["name"],
+                    names=columns.names,
+                    fields=fields,
+                    date_format=form.cleaned_data["date_format"],
+                    yes=form.words("yes_values"),
+                    no=form.words("no_values"),
+                    samples=columns.checked,
+                )
+                with open(path, "rb") as upload:
+                    record, queued = services.import_queue(
+                        actor=request.user,
+                        service=service,
+                        period=period,
+                        upload=upload,
+                        file_name=waiting["file_name"],
+                        tolerance_minutes=waiting["tolerance_minutes"],
+                        profile=profile,
+                    )
+            except ValidationError as error:
+                apply_validation_error(form, error)
+            else:
+                services.pending_discard(waiting["path"])
+                request.session[PENDING_KEY].pop(token, None)
+                request.session.modified = True
+                if queued:
+                    transaction.on_commit(lambda: import_ecm_export.delay(record.pk))
+                    messages.success(
+                        request,
+                        f"Mapping {profile.name} saved. {record.file_name} uploaded; checking "
+                        "every row now.",
+                    )
+                else:
+                    messages.info(
+                        request,
+                        f"Mapping {profile.name} saved. This file was already imported for "
+                        f"{record.service.name}, {record.period_label}. Nothing changed.",
+                    )
+                return redirect(record)
+        else:
+            used = {how["column"] for how in fields.values() if "column" in how}
+            read_through = {
+                "profile": form.cleaned_data["name"],
+                "header": columns.header,
+                "fields": fields,
+                "date_format": form.cleaned_data["date_format"],
+                "yes": form.words("yes_values"),
+                "no": form.words("no_values"),
+                "ignored": [h for h in columns.header if h not in used],
+            }
+            preview, problems = services.preview_rows(
+                path=path, read_through=read_through, period=period
+            )
+    samples = [
+        {"name": n, "samples": s, "personal": p}
+        for n, s, p in zip(columns.names, columns.samples, columns.personal, strict=True)
+    ]
+    return render(
+        request,
+        "assurance/import_map.html",
+        {
+            "form": form,
+            "service": service,
+            "period": period,
+            "file_name": waiting["file_name"],
+            "columns": samples,
+            "personal": [c for c in samples if c["personal"]],
+            "example": example,
+            "preview": preview,
+            "problems": problems,
+            "crumbs": IMPORT_CRUMBS,
+        },
+    )
+
+
+@requires("ecm.import")
+def profile_list(request):
+    profiles = selectors.profile_list(user=request.user)
+    return render(
+        request, "assurance/profile_list.html", {"profiles": profiles, "crumbs": IMPORT_CRUMBS}
+    )
+
+
+def _profile(request, pk: int) -> ImportProfile:
+    return get_object_or_404(selectors.profile_list(user=request.user), pk=pk)
+
+
+@requires("ecm.import")
+def profile_detail(request, pk: int):
+    from assurance.mapping import FIELD_HELP, LABELS
+
+    profile = _profile(request, pk)
+    rows = []
+    for field in ecm_columns():
+        how = profile.fields.get(field, {})
+        rows.append(
+            {
+                "field": field,
+                "label": LABELS[field],
+                "help": FIELD_HELP[field],
+                "column": profile.shown_name(how["column"]) if "column" in how else "",
+                "value": how.get("value", ""),
+                "absent": how.get("absent", False),
+            }
+        )
+    return render(
+        request,
+        "assurance/profile_detail.html",
+        {
+            "profile": profile,
+            "rows": rows,
+            "ignored": [profile.shown_name(c) for c in profile.ignored],
+            "imports": selectors.import_list(user=request.user).filter(profile=profile)[:20],
+            "crumbs": PROFILE_CRUMBS,
+        },
+    )
+
+
+@requires("ecm.import")
+def profile_history(request, pk: int):
+    profile = _profile(request, pk)
+    return history_page(
+        request,
+        profile,
+        f"History of the import profile {profile.name}",
+        [*PROFILE_CRUMBS, (profile.name, "assurance:profile_detail", profile.pk)],
+    )
+
+
+@requires("ecm.import")
+def import_guide(request):
+    from assurance.examples import example_profiles
+    from assurance.mapping import FIELD_HELP, LABELS, REQUIRED
+
+    return render(
+        request,
+        "assurance/import_guide.html",
+        {
+            "fields": [
+                {"field": f, "label": LABELS[f], "help": FIELD_HELP[f], "required": f in REQUIRED}
+                for f in ecm_columns()
+            ],
+            "examples": example_profiles(),
+            "crumbs": IMPORT_CRUMBS,
+        },
+    )
+
+
+@requires("ecm.import")
+def import_template(request):
+    """A template CSV in caregov's nine columns, with the guide's eight example rows."""
+    from django.http import HttpResponse
+
+    example = Path(settings.BASE_DIR) / "docs" / "ecm-export-example.csv"
+    response = HttpResponse(example.read_bytes(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="caregov-ecm-export-template.csv"'
+    return response
+
+
+@requires("ecm.import")
+def import_example(request, name: str):
+    """One of the example supplier exports under docs/ecm-examples/."""
+    from django.http import HttpResponse
+
+    from assurance.examples import DOCS, example_profiles
+
+    known = {e["file"] for e in example_profiles()}
+    if name not in known:
+        raise Http404
+    response = HttpResponse((DOCS / name).read_bytes(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def _import(request, pk: int) -> EcmImport:

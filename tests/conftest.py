@@ -212,7 +212,19 @@ def assurance_records(service, person) -> dict:
         period_start=date(2026, 10, 1),
         defaults={"recorded_by": person, "themes": "Late notes"},
     )
-    return {"ecm_import": ecm_import, "audit": audit, "comparison": comparison}
+    from assurance.models import ImportProfile
+
+    profile, _ = ImportProfile.objects.get_or_create(
+        organisation=org,
+        name="Supplier export",
+        defaults={"header": ["ref"], "header_key": "0" * 64, "created_by": person},
+    )
+    return {
+        "ecm_import": ecm_import,
+        "audit": audit,
+        "comparison": comparison,
+        "import_profile": profile,
+    }
 
 
 def workflow_records(service, person) -> dict:

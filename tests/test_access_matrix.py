@@ -51,6 +51,15 @@ def _record(kind):
     return build
 
 
+def _profile(world, role, which):
+    """An import profile of the role's organisation (own), or of the other one (other); a
+    service-scoped role's other service is in its own organisation, so it has no other."""
+    service = world.own_service(role) if which == "own" else world.other_service(role)
+    if which == "other" and service.organisation_id == world.org.pk:
+        return None
+    return {"pk": world.record("import_profile", service).pk}
+
+
 def _wf(world, role, which):
     return world.record("wf_under_test", _service(world, role, which))
 
@@ -126,6 +135,13 @@ OBJECTS: dict[str, Callable[..., dict]] = {
     "assurance:import_detail": _record("ecm_import"),
     "assurance:import_progress": _record("ecm_import"),
     "assurance:import_retry": _record("ecm_import"),
+    # A waiting upload lives in its uploader's session: another token is simply not waiting.
+    "assurance:import_map": lambda w, r, which: {"token": "0" * 32} if which == "own" else None,
+    "assurance:import_example": lambda w, r, which: (
+        {"name": "visit-notes-day-first.csv"} if which == "own" else None
+    ),
+    "assurance:profile_detail": _profile,
+    "assurance:profile_history": _profile,
     "assurance:trend_review": _record("review"),
     "assurance:compare_action": _record("comparison"),
     "assurance:service_month": lambda w, r, which: {

@@ -1,4 +1,4 @@
-"""python manage.py import_ecm FILE --service CODE [--period 2026-10] [--as EMAIL]"""
+"""python manage.py import_ecm FILE --service CODE [--period 2026-10] [--as EMAIL] [--profile NAME]"""
 
 from pathlib import Path
 
@@ -6,7 +6,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.template.defaultfilters import pluralize
 
-from assurance.services import import_file
+from assurance.models import ImportProfile
+from assurance.services import MappingNeeded, import_file, pending_discard
 from caregov.cadence import parse_month
 from caregov.models import Service, User
 
@@ -27,9 +28,23 @@ class Command(BaseCommand):
             help="Import as this person (default: the service's registered manager).",
         )
         parser.add_argument("--tolerance-minutes", type=int, default=120)
+        parser.add_argument(
+            "--profile",
+            help="Read the file through this import profile (a supplier's own columns). Left "
+            "out, a file in caregov's columns is read as it is, and any other through the "
+            "profile saved for its header.",
+        )
 
     def handle(
-        self, *args, file: Path, service: str, period, as_email, tolerance_minutes, **options
+        self,
+        *args,
+        file: Path,
+        service: str,
+        period,
+        as_email,
+        tolerance_minutes,
+        profile=None,
+        **options,
     ):
         if not file.is_file():
             raise CommandError(f"No file at {file}.")
@@ -49,6 +64,21 @@ class Command(BaseCommand):
             raise CommandError(
                 "Say who is importing with --as EMAIL (the service has no registered manager)."
             )
+        chosen = None
+        if profile:
+            chosen = ImportProfile.objects.filter(
+                organisation=target.organisation, name__iexact=profile.strip()
+            ).first()
+            if chosen is None:
+                known = ", ".join(
+                    ImportProfile.objects.filter(organisation=target.organisation).values_list(
+                        "name", flat=True
+                    )
+                )
+                raise CommandError(
+                    f"No import profile called {profile} at {target.organisation}. "
+                    + (f"Profiles: {known}." if known else "There are no profiles yet.")
+                )
         try:
             record, queued = import_file(
                 actor=actor,
@@ -56,7 +86,14 @@ class Command(BaseCommand):
                 path=file,
                 period=month,
                 tolerance_minutes=tolerance_minutes,
+                profile=chosen,
             )
+        except MappingNeeded as waiting:
+            pending_discard(waiting.pending)
+            raise CommandError(
+                "This file is not in caregov's columns and no import profile reads its header. "
+                "Name one with --profile NAME, or map it on the Import an ECM export page."
+            ) from None
         except PermissionDenied as error:
             raise CommandError(f"Refused: {error}") from None
         except ValidationError as error:
@@ -66,6 +103,8 @@ class Command(BaseCommand):
                 f"Already imported for {target.name}, {record.period_label} (import {record.pk}). Nothing changed."
             )
             return
+        if record.profile_id:
+            self.stdout.write(f"Read through import profile {record.profile}.")
         if record.status != record.Status.IMPORTED:
             for problem in record.problems:
                 self.stderr.write(f"row {problem['row']}: {problem['message']}")
