@@ -52,9 +52,10 @@ def _record(kind):
 
 
 def _profile(world, role, which):
-    """An import profile of the role's organisation (own), or of the other one (other); a
-    service-scoped role's other service is in its own organisation, so it has no other."""
-    service = world.own_service(role) if which == "own" else world.other_service(role)
+    """An import profile of the role's organisation (own), or of another organisation (other,
+    other_org); a service-scoped role's other service is in its own organisation, so it has no
+    other."""
+    service = _service(world, role, which)
     if which == "other" and service.organisation_id == world.org.pk:
         return None
     return {"pk": world.record("import_profile", service).pk}
