@@ -56,6 +56,17 @@ def assemble(organisation: Organisation, quarter: Period, at: datetime) -> dict:
         ).order_by("name")
     )
     months = assurance.months_back(period_containing(Cadence.MONTHLY, quarter.end), TREND_MONTHS)
+    measures = _measures(organisation, services, months)
+    # A provider new to caregov: the trend starts at its first month with figures (at the latest
+    # the quarter's first month), not with a year of "No data" before it.
+    first = next(
+        (i for i in range(len(months)) if any(m["trend"][i]["counted"] for m in measures)),
+        len(months),
+    )
+    first = min(first, len(months) - 3)
+    if first:
+        months = months[first:]
+        measures = _measures(organisation, services, months)
     snapshot = {
         "organisation": organisation.name,
         "quarter": {
@@ -69,7 +80,7 @@ def assemble(organisation: Organisation, quarter: Period, at: datetime) -> dict:
         "months": [m.start.strftime("%b %Y") for m in months],
         "quarter_months": [m.label for m in months[-3:]],
     }
-    snapshot["measures"] = _measures(organisation, services, months)
+    snapshot["measures"] = measures
     snapshot["evidence"] = _evidence(services, months[-3:], quarter)
     snapshot["reliability"] = _reliability(organisation, services, months[-3:])
     snapshot["reliance"] = _reliance(organisation, quarter)

@@ -384,3 +384,39 @@ def test_the_demo_providers_pack_summary_agrees_with_its_detail(quarter):
     assert_summary_agrees_with_detail(snapshot)
     assert snapshot["escalations"]["open_at_end"] > 0
     assert snapshot["reviews"]["due"] > 0
+
+
+def test_a_provider_new_to_caregov_sees_its_trend_from_its_first_figures(world, quarter):
+    """A provider whose first figures are from the quarter's middle month: the trend starts at
+    the quarter's first month, not with nine months of "No data" before it."""
+    middle = months_back(period_containing(Cadence.MONTHLY, quarter.end), 2)[0]
+    MeasureResult.objects.create(
+        organisation=world.org,
+        service=world.service_a,
+        period_start=middle.start,
+        measure="timeliness",
+        source=MEASURES["timeliness"].source,
+        numerator=9,
+        denominator=10,
+    )
+    snapshot = assemble(world, quarter)
+    quarter_months = months_back(period_containing(Cadence.MONTHLY, quarter.end), 3)
+    assert snapshot["months"] == [m.start.strftime("%b %Y") for m in quarter_months]
+    assert all(len(m["trend"]) == 3 for m in snapshot["measures"])
+    assert_summary_agrees_with_detail(snapshot)
+
+
+def test_a_provider_with_a_years_figures_sees_twelve_months(world, quarter):
+    first = months_back(period_containing(Cadence.MONTHLY, quarter.end), board.TREND_MONTHS)[0]
+    MeasureResult.objects.create(
+        organisation=world.org,
+        service=world.service_a,
+        period_start=first.start,
+        measure="timeliness",
+        source=MEASURES["timeliness"].source,
+        numerator=9,
+        denominator=10,
+    )
+    snapshot = assemble(world, quarter)
+    assert len(snapshot["months"]) == board.TREND_MONTHS
+    assert snapshot["months"][0] == first.start.strftime("%b %Y")
