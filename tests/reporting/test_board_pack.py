@@ -239,3 +239,24 @@ def test_the_boards_reliance_decision_is_relied_on_and_a_service_it_refused_is_p
     assert summary["decide"] == [
         "Agree what must improve before leaders rely on Beech Court's ECM information."
     ]
+
+
+def test_sections_where_nothing_happened_share_a_page_and_one_with_tables_starts_its_own(
+    world, quarter, quarter_figures, build_board_pack, pack_media
+):
+    """A quarter without escalations, actions or reviews: each says so in a sentence, and the
+    three follow on rather than each leaving a page nearly blank."""
+    pack = build_board_pack()
+
+    assert pack.status == Pack.Status.BUILT, pack.error
+    pages = pdf_pages((pack_media / pack.file_path).read_bytes())
+    (quiet,) = [p for p in pages if "No escalations were raised or open in the quarter." in p]
+    assert "Actions and whether they worked" in quiet
+    assert "Review cycles" in quiet
+
+    escalation(world, quarter, "Medication audit missed", raised=quarter.starts_at + timedelta(3))
+    pages = pdf_pages((pack_media / build_board_pack().file_path).read_bytes())
+    (escalations,) = [p for p in pages if "By what triggered them" in p]
+    assert words(escalations).startswith(
+        f"Oakfield Care Group Board assurance pack • {quarter.label} Escalations"
+    )
