@@ -100,6 +100,10 @@ def any_tablet(request, browser, browser_context_args):
     context.close()
 
 
+def queue_loaded(page):
+    page.wait_for_function("() => typeof CaregovQueue !== 'undefined'")
+
+
 def wait_until(condition, timeout=15.0):
     import time
 
@@ -211,7 +215,9 @@ def test_an_audit_cut_off_at_a_record_is_finished_offline_and_arrives_once_with_
     # One save for each record and one submission: nothing was sent twice.
     assert len([u for u in posts if "/records/" in u]) == 4
     assert len([u for u in posts if u.endswith("/submit/")]) == 1
-    # The device let go of everything once caregov had it.
+    # The device let go of everything once caregov had it (asked once the page it went to has
+    # loaded its queue script).
+    queue_loaded(page)
     assert page.evaluate("CaregovQueue.pending().then(p => p.records + p.submissions)") == 0
 
 
