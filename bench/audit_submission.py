@@ -57,6 +57,8 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from bench.own_database import own_database  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BENCH_DATABASE = "caregov_bench_submit"
@@ -95,24 +97,8 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-@contextmanager
 def bench_database():
-    """A PostgreSQL database of the benchmark's own, migrated, and dropped afterwards; yields the
-    URL the server and worker use to reach it."""
-    if connection.vendor != "postgresql":
-        raise SystemExit("Set DATABASE_URL to a PostgreSQL database.")
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DATABASE
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    db = connection.settings_dict
-    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    try:
-        yield f"{url}/{BENCH_DATABASE}"
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+    return own_database(BENCH_DATABASE)
 
 
 # The world --------------------------------------------------------------------------------------
