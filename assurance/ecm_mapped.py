@@ -4,12 +4,18 @@ As `ecm_plain` does for caregov's own shape, a block of lines is checked against
 expression, built for the profile: each of the file's columns in its place, a mapped column in
 the plain shape of its field (a DD/MM/YYYY time in the export's month, one of the profile's yes
 and no words, a whole number...), a column left out anything without quote marks or line
-breaks. The checked blocks go, as the file has them, to PostgreSQL's CSV reader, which COPYs
-them into a temporary table whose columns have the fields' own types: the database reads the
-times (in the Europe/London zone, day or month first as the profile says), dates and numbers as
-it stores them. One INSERT ... SELECT then applies the rest of the mapping: the columns in
-caregov's order, the yes words, fixed values, Excel days added to 30 Dec 1899. The file is never
-rewritten in Python.
+breaks. Each checked block then goes to the database in one of two ways:
+
+- Times written as text (ISO, day first, month first): the block's lines are put in caregov's
+  order as they stream (the file's cells as written, a fixed value, or nothing; the yes and no
+  words as t and f; the columns left out dropped) and COPYed straight into assurance_ecmrecord,
+  as the plain path does. The database reads the times in the Europe/London zone, day or month
+  first as the profile says.
+- Excel's serial days, which the database cannot read as times: the blocks as the file has
+  them are COPYed into a temporary table with the fields' types, and one INSERT ... SELECT
+  applies the mapping (Excel days added to 30 Dec 1899).
+
+Nothing is written to disk again: the mapping is applied a block at a time on the way in.
 
 This path only ever says yes or "not mine": a line the expression does not take, a value the
 database refuses (a 31 September), a file that is not UTF-8, a due time outside the month or a
@@ -34,7 +40,16 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 
 from assurance.ecm import COLUMNS, MAX_ROW_CHARS, Outcome, uk_time
-from assurance.ecm_plain import _DAY, _TEXT, _TIME, NotPlain, _blocks, has_duplicates, set_time_zone
+from assurance.ecm_plain import (
+    _DAY,
+    _TEXT,
+    _TIME,
+    NotPlain,
+    _blocks,
+    copy_query,
+    has_duplicates,
+    set_time_zone,
+)
 from assurance.mapping import DAYS, MOMENTS, OPTIONAL, TEXTS, answers, normalise
 from assurance.models import EcmRecord
 from caregov.cadence import LONDON, Period
@@ -129,6 +144,23 @@ def block_pattern(mapping: dict, period: Period) -> re.Pattern:
         sort_keys=True,
     )
     return _line_pattern(key, period.start)
+
+
+#: Memory for this session's temporary tables. PostgreSQL's default (8 MB) holds a few tens
+#: of thousands of rows, so a large file's table would go to disk and back; the memory is only
+#: taken as the table grows.
+TEMPORARY_TABLE_MEMORY = "256MB"
+
+
+def room_for_temporary_tables(cursor) -> None:
+    """Give the session's temporary tables TEMPORARY_TABLE_MEMORY, where it can still be given:
+    PostgreSQL fixes it at the session's first temporary table, so a connection that has had one
+    keeps what it had (the import is as right, if slower)."""
+    try:
+        with transaction.atomic():
+            cursor.execute("SELECT set_config('temp_buffers', %s, false)", [TEMPORARY_TABLE_MEMORY])
+    except DatabaseError:
+        pass
 
 
 def _column_type(field: str | None, date_format: str) -> str:
@@ -271,6 +303,135 @@ def insert(cursor, sql: str, params: list) -> int:
     return cursor.rowcount
 
 
+def _csv_text(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+_ROW = object()  # where a line's row number goes
+
+
+class CaregovLines:
+    """Each checked line of a mapped file as a line of the plain path's COPY (`copy_query`): the
+    import's id, the row number, then caregov's nine fields in caregov's order, each the file's
+    cell as written (the database reads the times in the profile's DateStyle), a fixed value, or
+    empty for a field not in the export; the yes and no words as t and f.
+
+    A block with no quote marks is cut at its commas and newlines into one list of cells, and
+    each of caregov's fields taken from it as a slice (every width-th cell from its column's):
+    the lines are put together by list operations, not line by line in Python."""
+
+    def __init__(self, mapping: dict, header: list[str], import_id: int):
+        said = answers(mapping)
+        self.truth = {word: "t" if answer == "yes" else "f" for word, answer in said.items()}
+        self.width = len(header)
+        self.outcome = None  # the file's column holding the yes and no words, if any
+        # Alternately a constant text and a column of the file (or _ROW), ending in a constant.
+        parts: list = [f"{int(import_id)},", _ROW]
+        constant = ""
+        for field in COLUMNS:
+            how = mapping["fields"].get(field, {"absent": True})
+            constant += ","
+            if "column" in how:
+                index = header.index(how["column"])
+                if field == "outcome_recorded":
+                    self.outcome = index
+                parts += [constant, index]
+                constant = ""
+            elif "value" in how:
+                value = str(how["value"]).strip()
+                if field == "outcome_recorded":
+                    value = self.truth.get(value.lower(), "f")
+                constant += _csv_text(value)
+        parts.append(constant + "\n")
+        self.parts = parts
+
+    def block(self, text: str, first_row: int) -> tuple[str, int]:
+        """The block in caregov's lines, and how many lines it held."""
+        quoted = '"' in text
+        if quoted:
+            # The expression lets no quote mark inside a quoted cell, so every other piece
+            # between quote marks is a cell's inside: its commas are hidden while the lines
+            # are cut, and the quoted cells go to the COPY as the file quotes them.
+            if "\x00" in text:
+                raise NotPlain
+            pieces = text.split('"')
+            pieces[1::2] = [inside.replace(",", "\x00") for inside in pieces[1::2]]
+            text = '"'.join(pieces)
+        cells = text.replace("\n", ",").split(",")
+        rows, width = len(cells) // self.width, self.width
+        if rows * width != len(cells) - 1:
+            raise NotPlain
+        # A thousand lines at a time: the lists stay in the processor's cache.
+        lines = []
+        for start in range(0, rows, 1000):
+            count = min(1000, rows - start)
+            some = cells[start * width : (start + count) * width]
+            lines.append(self._lines(some, count, first_row + start))
+        caregov = "".join(lines)
+        return caregov.replace("\x00", ",") if quoted else caregov, rows
+
+    def _lines(self, cells: list[str], rows: int, first_row: int) -> str:
+        step, width = len(self.parts), self.width
+        out: list = [None] * (rows * step)
+        for i, part in enumerate(self.parts):
+            if isinstance(part, str):
+                out[i::step] = [part] * rows
+            elif part is _ROW:
+                out[i::step] = map(str, range(first_row, first_row + rows))
+            elif part == self.outcome:
+                out[i::step] = map(self.truth.__getitem__, map(str.lower, cells[part::width]))
+            else:
+                out[i::step] = cells[part::width]
+        return "".join(out)
+
+
+def copy_direct(cursor, stream, pattern, lines: CaregovLines, progress, order: _Order):
+    """COPY the checked blocks of the file, in caregov's lines, straight into assurance_ecmrecord
+    as the plain path does; gives (rows, bytes read). Raises NotPlain at the first block the
+    expression does not take."""
+    bytes_read = rows = 0
+    with cursor.cursor.copy(copy_query()) as copy:
+        for text, size in _blocks(stream):
+            if not bytes_read:
+                text = text[text.index("\n") + 1 :] if "\n" in text else ""
+            if not pattern.fullmatch(text):
+                raise NotPlain
+            block, count = lines.block(text, rows + 2)
+            copy.write(block)
+            order.see(text)
+            rows += count
+            bytes_read += size
+            progress(bytes_read, rows)
+    return rows, bytes_read
+
+
+def _outside_month(import_id: int, period: Period) -> bool:
+    """Whether a due time stored for the import falls outside its month in UK time (an ISO time
+    with an offset can be written on the month's days and still fall outside it)."""
+    start = uk_time(datetime.combine(period.start, datetime.min.time()))
+    end = uk_time(datetime.combine(period.next().start, datetime.min.time()))
+    rows = EcmRecord.objects.filter(ecm_import_id=import_id)
+    return rows.filter(due_at__lt=start).exists() or rows.filter(due_at__gte=end).exists()
+
+
+def _load_direct(cursor, stream, mapping, header, import_id, period, progress) -> int:
+    """The way for every date format but Excel's: caregov's lines COPYed straight in."""
+    reference = mapping["fields"].get("record_reference", {}).get("column")
+    order = _Order(header.index(reference) if reference in header else None)
+    lines = CaregovLines(mapping, header, import_id)
+    copied, bytes_read = copy_direct(
+        cursor, stream, block_pattern(mapping, period), lines, progress, order
+    )
+    if not copied:
+        raise NotPlain
+    if mapping.get("date_format") == "iso" and _outside_month(import_id, period):
+        raise NotPlain
+    if not order.ordered and has_duplicates(import_id):
+        raise NotPlain
+    progress(bytes_read, copied)
+    return copied
+
+
 def load(
     stream: Iterable[bytes],
     *,
@@ -288,14 +449,7 @@ def load(
     for field in MOMENTS + DAYS:
         if "value" in mapping["fields"].get(field, {}):
             return None  # a fixed date is rare: the careful reader reads it as it is written
-    by_column = {h["column"]: f for f, h in mapping["fields"].items() if "column" in h}
-    table = f"ecm_mapped_{int(import_id)}"
-    columns = ", ".join(
-        f"c{i} {_column_type(by_column.get(name), fmt)}" for i, name in enumerate(header)
-    )
-    names = ", ".join(f"c{i}" for i in range(len(header)))
     try:
-        pattern = block_pattern(mapping, period)
         with transaction.atomic(), connection.cursor() as cursor:
             zone = set_time_zone(cursor, LONDON.key)
             cursor.execute(
@@ -303,24 +457,43 @@ def load(
                 [DATE_STYLE[fmt]],
             )
             style = cursor.fetchone()[0]
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {table} "
-                f"(n integer GENERATED BY DEFAULT AS IDENTITY (START WITH 2), {columns}) "
-                "ON COMMIT DROP"
-            )
-            reference = mapping["fields"].get("record_reference", {}).get("column")
-            order = _Order(header.index(reference) if reference in header else None)
-            copied, bytes_read = copy_in(cursor, table, names, stream, pattern, progress, order)
-            sql, params = build_insert(mapping, header, table, import_id, period)
-            inserted = insert(cursor, sql, params)
+            if fmt == "excel":
+                rows = _load_typed(cursor, stream, mapping, header, import_id, period, progress)
+            else:
+                rows = _load_direct(cursor, stream, mapping, header, import_id, period, progress)
             cursor.execute("SELECT set_config('DateStyle', %s, true)", [style])
             set_time_zone(cursor, zone)
-            if not copied or inserted != copied:
-                raise NotPlain
-            if not order.ordered and has_duplicates(import_id):
-                raise NotPlain
-            cursor.execute(f"DROP TABLE {table}")
-    except (NotPlain, psycopg.Error, DatabaseError, re.error):
+    except (NotPlain, psycopg.Error, DatabaseError, re.error, KeyError):
         return None
+    return Outcome(rows_read=rows, period=period)
+
+
+def _load_typed(cursor, stream, mapping, header, import_id, period, progress) -> int:
+    """The way for Excel's serial days, which the database cannot read as times: the checked
+    blocks COPYed into a temporary table with the fields' types, then one INSERT ... SELECT."""
+    fmt = mapping.get("date_format", "iso")
+    by_column = {h["column"]: f for f, h in mapping["fields"].items() if "column" in h}
+    table = f"ecm_mapped_{int(import_id)}"
+    columns = ", ".join(
+        f"c{i} {_column_type(by_column.get(name), fmt)}" for i, name in enumerate(header)
+    )
+    names = ", ".join(f"c{i}" for i in range(len(header)))
+    room_for_temporary_tables(cursor)
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {table} "
+        f"(n integer GENERATED BY DEFAULT AS IDENTITY (START WITH 2), {columns}) "
+        "ON COMMIT DROP"
+    )
+    reference = mapping["fields"].get("record_reference", {}).get("column")
+    order = _Order(header.index(reference) if reference in header else None)
+    pattern = block_pattern(mapping, period)
+    copied, bytes_read = copy_in(cursor, table, names, stream, pattern, progress, order)
+    sql, params = build_insert(mapping, header, table, import_id, period)
+    inserted = insert(cursor, sql, params)
+    if not copied or inserted != copied:
+        raise NotPlain
+    if not order.ordered and has_duplicates(import_id):
+        raise NotPlain
+    cursor.execute(f"DROP TABLE {table}")
     progress(bytes_read, inserted)
-    return Outcome(rows_read=inserted, period=period)
+    return inserted

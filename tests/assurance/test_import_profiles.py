@@ -568,3 +568,91 @@ def test_a_reference_on_two_rows_is_found_whichever_way_the_file_goes(world, lea
             "message": "'Record ID' WH-DN-000101 is already on row 2.",
         }
     ]
+
+
+def _quick_then_careful(lead, world, data, monkeypatch, profile=None):
+    """Import `data` the quick way at service A and the careful way at service B; gives both
+    records and whether the quick way took the file."""
+    from assurance import ecm_mapped
+
+    real, took = ecm_mapped.load, []
+
+    def spy(*args, **kwargs):
+        took.append(real(*args, **kwargs))
+        return took[-1]
+
+    monkeypatch.setattr(ecm_mapped, "load", spy)
+    quick = queue_and_run(lead, world.service_a, data, profile=profile)
+    monkeypatch.setattr(ecm_mapped, "load", lambda *a, **k: None)
+    careful = queue_and_run(lead, world.service_b, data, profile=profile)
+    monkeypatch.setattr(ecm_mapped, "load", real)
+    return quick, careful, bool(took and took[0] is not None)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "quoted cells",
+        "fixed values and fields left out",
+        "the provider's own yes and no words",
+    ],
+)
+def test_the_quick_way_reads_quotes_fixed_values_and_own_words_as_the_careful_way(
+    world, lead, monkeypatch, change
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("the quick way is PostgreSQL's")
+    e = example("visit-notes-day-first.csv")
+    fields, yes, no = as_fields(e), e["yes"], e["no"]
+    data = DAY_FIRST.read_bytes()
+    if change == "quoted cells":
+        # A comma inside a quoted note type and inside a quoted staff name.
+        data = data.replace(
+            b",Daily note,01/10/2026 08:00", b',"Daily note, morning",01/10/2026 08:00'
+        )
+        data = data.replace(b"A. Carer", b'"Carer, A."')
+    elif change == "fixed values and fields left out":
+        fields = {
+            **fields,
+            "record_type": {"value": 'Visit "note" {1}'},
+            "author_role": {"absent": True},
+            "last_review_date": {"absent": True},
+        }
+    else:
+        yes, no = ["Done"], ["Not done"]
+        data = data.replace(b",Y,", b",done,").replace(b",N,", b",NOT DONE,")
+    profile = services.profile_save(
+        actor=lead,
+        organisation=world.org,
+        name="Visit notes",
+        names=e["columns"],
+        fields=fields,
+        date_format="dmy",
+        yes=yes,
+        no=no,
+    )
+    quick, careful, took = _quick_then_careful(lead, world, data, monkeypatch, profile)
+    assert took, "the quick way refused the file"
+    assert quick.status == careful.status == EcmImport.Status.IMPORTED, careful.problems
+    assert stored_rows(quick) == stored_rows(careful)
+    if change == "quoted cells":
+        assert stored_rows(quick)[0][2] == "Daily note, morning"
+    elif change == "fixed values and fields left out":
+        assert {row[2] for row in stored_rows(quick)} == {'Visit "note" {1}'}
+        assert {row[5] for row in stored_rows(quick)} == {""}
+
+
+def test_an_iso_due_time_whose_offset_takes_it_out_of_the_month_goes_the_careful_way(
+    world, lead, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("the quick way is PostgreSQL's")
+    save_example(lead, world.org, "entries-iso-times.csv")
+    data = (DOCS / "entries-iso-times.csv").read_bytes()
+    # Written on 1 October, but 23:30 on 30 September in UK time.
+    data = data.replace(b"2026-10-01T08:00:00+01:00", b"2026-10-01T00:30:00+02:00", 1)
+    quick, careful, took = _quick_then_careful(lead, world, data, monkeypatch)
+    assert not took
+    assert quick.status == careful.status == EcmImport.Status.FAILED
+    assert quick.problems == careful.problems
+    assert "outside October 2026" in quick.problems[0]["message"]
