@@ -530,7 +530,10 @@ class MappingForm(PlainMessagesMixin, forms.Form):
         ):
             if personal:
                 continue
-            shown = f" (like {', '.join(samples)})" if samples else " (empty in the first rows)"
+            if samples:
+                shown = f" (like {', '.join(samples)})"
+            else:
+                shown = " (empty in the first rows)" if columns.sampled else ""
             choices.append((f"column:{header}", f"Column {name}{shown}"[:160]))
         choices.append(("fixed", "The same value for every row (type it below)"))
         self.field_names = []

@@ -140,6 +140,27 @@ class FileColumns:
     personal: list[str]
     #: Per column, the values looked at for personal data (never shown).
     checked: list[list[str]]
+    #: Whether the samples were read from a file (a saved profile's columns have none).
+    sampled: bool = True
+
+
+def profile_columns(profile) -> FileColumns:
+    """A saved profile's columns for its mapping page: no file's values to show, and the columns
+    refused as personal data when it was saved refused again, with those whose names say so."""
+    personal = [
+        profile.personal_columns.get(header, "") or personal_reason(name, [])
+        for header, name in zip(profile.header, profile.column_names, strict=True)
+    ]
+    empty = [[] for _ in profile.header]
+    return FileColumns(
+        names=list(profile.column_names),
+        header=list(profile.header),
+        samples=empty,
+        rows=[],
+        personal=personal,
+        checked=empty,
+        sampled=False,
+    )
 
 
 def read_columns(path, *, rows: int = 10, samples: int = 3) -> FileColumns | None:

@@ -108,6 +108,9 @@ class ImportProfile(models.Model):
     no_values = models.JSONField(default=list)
     #: Columns of the file caregov leaves out (personal data among them): never read or kept.
     ignored = models.JSONField(default=list, blank=True)
+    #: Columns refused because they look like personal data, each with why ({column: reason}):
+    #: kept so a change made later, without the file's values to look at, refuses them too.
+    personal_columns = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -663,6 +663,7 @@ def profile_save(
     samples = samples or [[] for _ in names]
     personal = {
         column: mapping.personal_reason(original, values)
+        or (profile.personal_columns.get(column, "") if profile is not None else "")
         for column, original, values in zip(header, names, samples, strict=True)
     }
     errors = mapping.mapping_errors(
@@ -715,6 +716,7 @@ def profile_save(
         profile.yes_values = [w.strip() for w in yes if w.strip()]
         profile.no_values = [w.strip() for w in no if w.strip()]
         profile.ignored = [column for column in header if column not in used]
+        profile.personal_columns = {column: why for column, why in personal.items() if why}
         try:
             with transaction.atomic():
                 save_with_reason(

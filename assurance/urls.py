@@ -20,6 +20,7 @@ urlpatterns = [
     path("imports/examples/<str:name>", views.import_example, name="import_example"),
     path("imports/profiles/", views.profile_list, name="profile_list"),
     path("imports/profiles/<int:pk>/", views.profile_detail, name="profile_detail"),
+    path("imports/profiles/<int:pk>/edit/", views.profile_edit, name="profile_edit"),
     path("imports/profiles/<int:pk>/history/", views.profile_history, name="profile_history"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("imports/<int:pk>/progress/", views.import_progress, name="import_progress"),

@@ -451,26 +451,38 @@ def _mapping_initial(columns) -> dict:
     from assurance.mapping import DEFAULT_NO, DEFAULT_YES
 
     example = example_for_header(columns.header)
-    initial = {"date_format": "iso", "yes_values": ", ".join(DEFAULT_YES)}
-    initial["no_values"] = ", ".join(DEFAULT_NO)
     if example is not None:
-        initial.update(
+        initial = _initial_from(
             name=example["name"].replace(" (example)", ""),
             date_format=example["date_format"],
-            yes_values=", ".join(example["yes"]),
-            no_values=", ".join(example["no"]),
+            yes=example["yes"],
+            no=example["no"],
+            fields=as_fields(example),
         )
-        for field, how in as_fields(example).items():
-            if "column" in how:
-                initial[f"field_{field}"] = f"column:{how['column']}"
-            elif "value" in how:
-                initial[f"field_{field}"], initial[f"value_{field}"] = "fixed", how["value"]
-            else:
-                initial[f"field_{field}"] = "absent"
     else:
+        initial = {"date_format": "iso", "yes_values": ", ".join(DEFAULT_YES)}
+        initial["no_values"] = ", ".join(DEFAULT_NO)
         for field in ecm_columns():
             initial[f"field_{field}"] = _guess(columns, field)
     return initial, example
+
+
+def _initial_from(*, name, date_format, yes, no, fields) -> dict:
+    """The mapping form's starting values for a mapping already written down."""
+    initial = {
+        "name": name,
+        "date_format": date_format,
+        "yes_values": ", ".join(yes),
+        "no_values": ", ".join(no),
+    }
+    for field, how in fields.items():
+        if "column" in how:
+            initial[f"field_{field}"] = f"column:{how['column']}"
+        elif "value" in how:
+            initial[f"field_{field}"], initial[f"value_{field}"] = "fixed", how["value"]
+        else:
+            initial[f"field_{field}"] = "absent"
+    return initial
 
 
 def ecm_columns() -> list[str]:
@@ -639,6 +651,59 @@ def profile_detail(request, pk: int):
             "ignored": [profile.shown_name(c) for c in profile.ignored],
             "imports": selectors.import_list(user=request.user).filter(profile=profile)[:20],
             "crumbs": PROFILE_CRUMBS,
+        },
+    )
+
+
+@requires("ecm.import")
+@require_http_methods(["GET", "POST"])
+def profile_edit(request, pk: int):
+    """Change a saved profile: where each field comes from, the date format, the yes and no
+    words, its name. Its columns are the file's and stay as they are; a column refused as
+    personal data when the profile was saved stays refused."""
+    profile = _profile(request, pk)
+    columns = mapping_module.profile_columns(profile)
+    initial = _initial_from(
+        name=profile.name,
+        date_format=profile.date_format,
+        yes=profile.yes_values,
+        no=profile.no_values,
+        fields=profile.fields,
+    )
+    form = MappingForm(request.POST or None, initial=initial, columns=columns)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.profile_save(
+                actor=request.user,
+                organisation=request.user.organisation,
+                name=form.cleaned_data["name"],
+                names=profile.column_names,
+                fields=form.mapped_fields(),
+                date_format=form.cleaned_data["date_format"],
+                yes=form.words("yes_values"),
+                no=form.words("no_values"),
+                profile=profile,
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(
+                request, f"Profile {profile.name} changed. The next upload is read through it."
+            )
+            return redirect(profile)
+    personal = [
+        {"name": name, "personal": why}
+        for name, why in zip(columns.names, columns.personal, strict=True)
+        if why
+    ]
+    return render(
+        request,
+        "assurance/profile_edit.html",
+        {
+            "form": form,
+            "profile": profile,
+            "personal": personal,
+            "crumbs": [*PROFILE_CRUMBS, (profile.name, "assurance:profile_detail", profile.pk)],
         },
     )
 

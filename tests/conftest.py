@@ -217,7 +217,12 @@ def assurance_records(service, person) -> dict:
     profile, _ = ImportProfile.objects.get_or_create(
         organisation=org,
         name="Supplier export",
-        defaults={"header": ["ref"], "header_key": "0" * 64, "created_by": person},
+        defaults={
+            "header": ["ref"],
+            "column_names": ["Ref"],
+            "header_key": "0" * 64,
+            "created_by": person,
+        },
     )
     return {
         "ecm_import": ecm_import,

@@ -143,6 +143,7 @@ OBJECTS: dict[str, Callable[..., dict]] = {
     ),
     "assurance:profile_detail": _profile,
     "assurance:profile_history": _profile,
+    "assurance:profile_edit": _profile,
     "assurance:trend_review": _record("review"),
     "assurance:compare_action": _record("comparison"),
     "assurance:service_month": lambda w, r, which: {

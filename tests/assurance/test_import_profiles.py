@@ -656,3 +656,93 @@ def test_an_iso_due_time_whose_offset_takes_it_out_of_the_month_goes_the_careful
     assert quick.status == careful.status == EcmImport.Status.FAILED
     assert quick.problems == careful.problems
     assert "outside October 2026" in quick.problems[0]["message"]
+
+
+def test_a_profile_is_changed_on_its_page_and_the_next_upload_reads_through_the_change(
+    world, lead, login
+):
+    profile = save_example(lead, world.org)
+    client = login(lead)
+    url = reverse("assurance:profile_edit", args=[profile.pk])
+    page = client.get(url).content.decode()
+    assert f'value="{profile.name}"' in page
+    assert 'value="column:record id" selected' in page
+    form = {
+        "name": profile.name,
+        "date_format": "dmy",
+        "yes_values": "Y, Yes, Done",
+        "no_values": "N, No",
+        **{
+            f"field_{f}": f"column:{c['column']}"
+            for f, c in as_fields(example("visit-notes-day-first.csv")).items()
+        },
+    }
+    # A name left empty is refused; what was typed stays and nothing changes.
+    page = client.post(url, {**form, "name": ""}).content.decode()
+    assert "Enter the name for this mapping." in page
+    assert 'value="Y, Yes, Done"' in page
+    profile.refresh_from_db()
+    assert profile.yes_values == ["Y", "Yes"]
+    response = client.post(url, form)
+    assert response["Location"] == profile.get_absolute_url()
+    profile.refresh_from_db()
+    assert profile.yes_values == ["Y", "Yes", "Done"]
+    assert [h.history_change_reason for h in profile.history.order_by("history_date")] == [
+        "assurance.profile.created",
+        "assurance.profile.changed",
+    ]
+    data = DAY_FIRST.read_bytes().replace(b",Y,", b",Done,")
+    record = queue_and_run(lead, world.service_a, data)
+    assert record.status == EcmImport.Status.IMPORTED, record.problems
+    assert record.profile == profile
+
+
+def test_a_column_refused_as_personal_data_when_saved_stays_refused_when_changed(
+    world, lead, login
+):
+    names = ["ref", "type", "due", "outcome", "length", "extra id"]
+    fields = {
+        "record_reference": {"column": "ref"},
+        "record_type": {"column": "type"},
+        "due_time": {"column": "due"},
+        "recorded_time": {"absent": True},
+        "author_role": {"absent": True},
+        "outcome_recorded": {"column": "outcome"},
+        "last_review_date": {"absent": True},
+        "review_due_date": {"absent": True},
+        "narrative_length": {"column": "length"},
+    }
+    samples = [["A1"], ["Daily note"], ["2026-10-01 08:00"], ["y"], ["1"], ["4857773456"]]
+    profile = services.profile_save(
+        actor=lead,
+        organisation=world.org,
+        name="Numbers",
+        names=names,
+        fields=fields,
+        date_format="iso",
+        yes=["y"],
+        no=["n"],
+        samples=samples,
+    )
+    assert profile.ignored == ["extra id"]
+    assert "NHS numbers" in profile.personal_columns["extra id"]
+    # Without the file's values to look at, the column is still refused for any field.
+    with pytest.raises(ValidationError) as refused:
+        services.profile_save(
+            actor=lead,
+            organisation=world.org,
+            name="Numbers",
+            names=names,
+            fields={**fields, "record_reference": {"column": "extra id"}},
+            date_format="iso",
+            yes=["y"],
+            no=["n"],
+            profile=profile,
+        )
+    assert "NHS numbers" in refused.value.message_dict["field_record_reference"][0]
+    client = login(lead)
+    page = client.get(reverse("assurance:profile_edit", args=[profile.pk])).content.decode()
+    assert "column:extra id" not in page
+    assert "like personal data" in page
+    profile.refresh_from_db()
+    assert profile.fields["record_reference"] == {"column": "ref"}
