@@ -105,6 +105,8 @@ class World:
         self.records = {
             s.pk: governance_records(s) for s in (self.service_a, self.service_b, self.service_c)
         }
+        for service in (self.service_a, self.service_b, self.service_c):
+            self.records[service.pk].update(kind_records(service, self.records[service.pk]))
 
     def record(self, kind: str, service):
         """A kernel record of `kind` (review, escalation, action, meeting, decision) at a service."""
@@ -119,6 +121,58 @@ class World:
     def other_service(self, role: Role):
         """A service this role's holder cannot see: B for service-scoped roles, else C."""
         return self.service_b if role in SERVICE_SCOPED else self.service_c
+
+
+def kind_records(service, held: dict) -> dict:
+    """A record of every declared record kind (caregov.records) at the service, by the kind's
+    label: the world's own record of that model where it holds one, else one made from the
+    model's fields. So the access matrix and the history test reach a new kind unasked."""
+    from caregov import records
+
+    made, person = {}, held["action"].owner
+    for kind in records.kinds():
+        own = [r for r in held.values() if isinstance(r, kind.model)]
+        made[kind.label] = own[0] if own else example_record(kind.model, service, person)
+    return made
+
+
+def example_record(model, service, person):
+    """A row of `model` at the service, each required field filled by its type: the service and
+    its organisation, `person`, the first of a field's choices, a day of October
+    2026. A field it cannot fill is named, so the world can be given a record of that kind."""
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from django.db import models
+
+    from caregov.models import Organisation, Service, User
+
+    by_model = {Organisation: service.organisation, Service: service, User: person}
+    by_type = [
+        (models.DateTimeField, datetime(2026, 10, 5, 10, 0, tzinfo=UTC)),
+        (models.DateField, date(2026, 10, 5)),
+        (models.DecimalField, Decimal("1")),
+        (models.IntegerField, 1),
+        (models.BooleanField, True),
+        (models.CharField, "Example"),
+        (models.TextField, "Example"),
+        (models.JSONField, []),
+    ]
+    values = {}
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.has_default() or field.null or field.blank:
+            continue
+        if field.is_relation:
+            values[field.name] = by_model.get(field.related_model)
+        elif field.choices:
+            values[field.name] = field.choices[0][0]
+        else:
+            values[field.name] = next((v for t, v in by_type if isinstance(field, t)), None)
+        if values[field.name] is None:
+            raise LookupError(
+                f"Cannot make an example {model.__name__}: fill {field.name} in the world."
+            )
+    return model.objects.create(**values)
 
 
 def governance_records(service) -> dict:

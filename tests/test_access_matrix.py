@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from caregov import access
+from caregov import access, records
 from caregov.access import PUBLIC, Role
 from caregov.models import Membership, Service, User
 
@@ -205,6 +205,15 @@ OBJECTS: dict[str, Callable[..., dict]] = {
     },
 }
 
+# Every declared record kind's pages with an id reach the kind's record in the world.
+OBJECTS.update(
+    {
+        f"{kind.app}:{page}": _record(kind.label)
+        for kind in records.kinds()
+        for page in (f"{kind.name}_{p}" for p in ("detail", "history", "edit"))
+    }
+)
+
 PROTECTED = [
     (name, pattern)
     for name, pattern in ALL_PATTERNS
@@ -276,7 +285,7 @@ def _row_counts():
             "champions",
             "roadmap",
             "reporting",
-        }:
+        } | {kind.model._meta.app_label for kind in records.kinds()}:
             if model.__name__ == "SecurityEvent":
                 continue
             counted[model._meta.label] = model._default_manager.count()

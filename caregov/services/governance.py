@@ -15,6 +15,7 @@ from django.utils import timezone
 from caregov import access
 from caregov.history import save_with_reason
 from caregov.models import Action, Decision, Escalation, Meeting, ReviewCycle, TriggerSetting, User
+from caregov.records import require_capability  # noqa: F401 (the services' one check)
 from caregov.registry import BODY_ROLES, ESCALATION_CHAIN, triggers
 
 
@@ -58,13 +59,6 @@ def _require_escalation_body(actor: User, escalation: Escalation) -> None:
             f"This escalation is with the {escalation.get_escalated_to_display().lower()}: "
             "only they, or a body above them, can resolve or reassign it."
         )
-
-
-def require_capability(actor: User, capability: str, record) -> None:
-    """Services check the actor too, not only the screens: the role must grant the capability at
-    the record's service, or across its organisation for organisation-wide records."""
-    if not access.has_capability_for(actor, capability, record):
-        raise PermissionDenied("Your role does not allow this here.")
 
 
 def _resolve_escalations_about(*, trigger: str, subject: str, actor, at, note: str) -> None:

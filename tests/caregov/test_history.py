@@ -5,9 +5,13 @@ from pathlib import Path
 
 from django.apps import apps
 
+from caregov import records
 from caregov.history import reason_words
 
-OUR_APPS = {"caregov", "workflows", "assurance", "champions", "roadmap", "reporting"}
+#: The product's apps, and any app that declares a record kind (the kit's example among them).
+OUR_APPS = {"caregov", "workflows", "assurance", "champions", "roadmap", "reporting"} | {
+    kind.model._meta.app_label for kind in records.kinds()
+}
 #: Append-only logs: they are history themselves and are never edited.
 NOT_GOVERNED = {"caregov.SecurityEvent", "caregov.Reminder", "reporting.PackDownload"}
 #: Facts as another system reported them, and figures derived from governed records: rewritten in

@@ -1,0 +1,4 @@
+from tests.recordkit.kinds import CHECKS
+
+app_name = "recordkit"
+urlpatterns = CHECKS.urls()
