@@ -39,27 +39,18 @@ from assurance.models import (
     ThresholdVersion,
     Verdict,
 )
-from caregov.access import has_capability, organisation_ids_where
+from caregov.access import has_capability
 from caregov.cadence import Cadence, Period, period_containing
 from caregov.history import bulk_create_with_history, save_with_reason
 from caregov.media import media_name, media_path, media_root
 from caregov.models import Action, Organisation, ReviewCycle, Service, User
+from caregov.records import create_once, replayed, require_capability
 from caregov.services.governance import action_raise, can_conduct_review
 
 MAX_AUDIT_RECORDS = 50
 #: Uploaded exports wait for the worker here, under MEDIA_ROOT (storage the worker shares).
 ECM_IMPORT_FOLDER = "ecm-imports"
 log = logging.getLogger("caregov.assurance")
-
-
-def _require(actor: User, capability: str, service: Service) -> None:
-    if not has_capability(actor, capability, service):
-        raise PermissionDenied(f"Your role does not allow this at {service.name}.")
-
-
-def _require_organisation(actor: User, capability: str, organisation: Organisation) -> None:
-    if organisation.pk not in organisation_ids_where(actor, capability):
-        raise PermissionDenied("Your role does not allow this across the organisation.")
 
 
 def month_of(day: date) -> Period:
@@ -84,7 +75,7 @@ def threshold_version_save(
 ) -> ThresholdVersion:
     """New thresholds from the first of a month. Past months keep the thresholds they were judged
     by, so a version can start this month or later, never earlier."""
-    _require_organisation(actor, "measures.configure", organisation)
+    require_capability(actor, "measures.configure", organisation)
     today = today or timezone.localdate()
     errors = {}
     if measure not in MEASURES:
@@ -125,7 +116,7 @@ def thresholds_review_confirm(
 ) -> tuple[ThresholdReview, bool]:
     """The data quality lead confirms the measures and thresholds in force suit the organisation.
     One review a day: confirming again that day answers with the first (and False)."""
-    _require_organisation(actor, "measures.configure", organisation)
+    require_capability(actor, "measures.configure", organisation)
     reviewed_on = timezone.localdate(at)
     existing = ThresholdReview.objects.filter(
         organisation=organisation, reviewed_on=reviewed_on
@@ -181,7 +172,7 @@ def import_queue(
     profile saved for its header; with neither, nothing is queued: MappingNeeded keeps the file
     under MEDIA_ROOT for the mapping page.
     """
-    _require(actor, "ecm.import", service)
+    require_capability(actor, "ecm.import", service)
     if actor.organisation_id != service.organisation_id:
         raise PermissionDenied("You cannot import for another organisation's service.")
     directory = media_root() / ECM_IMPORT_FOLDER
@@ -564,7 +555,7 @@ def import_can_retry(ecm_import: EcmImport) -> bool:
 
 def import_retry(*, actor: User, ecm_import: EcmImport) -> EcmImport:
     """Queue a failed import of a kept file again ("Try again")."""
-    _require(actor, "ecm.import", ecm_import.service)
+    require_capability(actor, "ecm.import", ecm_import.service)
     with transaction.atomic():
         ecm_import = EcmImport.objects.select_for_update().get(pk=ecm_import.pk)
         if not import_can_retry(ecm_import):
@@ -824,11 +815,10 @@ def audit_start(
 ) -> tuple[Audit, bool]:
     """Start an audit of typed references or a random sample of the latest export. A repeat of
     the same start (same key) answers with the audit the first made: returns (audit, created)."""
-    existing = Audit.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        _require(actor, "audits.conduct", existing.service)
-        return existing, False
-    _require(actor, "audits.conduct", service)
+    earlier = replayed(Audit, idempotency_key, actor=actor, capability="audits.conduct", owner=None)
+    if earlier is not None:
+        return earlier, False
+    require_capability(actor, "audits.conduct", service)
     errors = {}
     ecm_import = None
     if sample_size:
@@ -876,23 +866,27 @@ def audit_start(
         started_at=at,
     )
     audit._history_date = at
-    try:
-        with transaction.atomic():
-            save_with_reason(audit, actor=actor, reason="assurance.audit.started")
-            bulk_create_with_history(
-                [
-                    AuditRecord(audit=audit, position=i, reference=ref)
-                    for i, ref in enumerate(chosen, start=1)
-                ],
-                AuditRecord,
-                actor=actor,
-                reason="assurance.audit.record_added",
-                at=at,
-            )
-    except IntegrityError:
-        # The same start arrived twice at once: the other request made the audit.
-        return Audit.objects.get(idempotency_key=idempotency_key), False
-    return audit, True
+
+    def its_records(audit: Audit) -> None:
+        bulk_create_with_history(
+            [
+                AuditRecord(audit=audit, position=i, reference=ref)
+                for i, ref in enumerate(chosen, start=1)
+            ],
+            AuditRecord,
+            actor=actor,
+            reason="assurance.audit.record_added",
+            at=at,
+        )
+
+    return create_once(
+        audit,
+        actor=actor,
+        capability="audits.conduct",
+        reason="assurance.audit.started",
+        owner=None,
+        then=its_records,
+    )
 
 
 def _lock_audit(audit: Audit) -> Audit:
@@ -981,7 +975,7 @@ def audit_record_save(
     has already accepted changes nothing, even after a later save or once the audit is locked:
     a queue replaying what it could not confirm never undoes newer answers."""
     audit = _lock_audit(record.audit)
-    _require(actor, "audits.conduct", audit.service)
+    require_capability(actor, "audits.conduct", audit.service)
     if save_key is not None and record.history.filter(save_key=save_key).exists():
         record.refresh_from_db()
         return record
@@ -1029,7 +1023,7 @@ def audit_submit(
     Until then the pages showing the month say its figures are being updated."""
     with transaction.atomic():
         audit = _lock_audit(audit)
-        _require(actor, "audits.conduct", audit.service)
+        require_capability(actor, "audits.conduct", audit.service)
         if audit.is_frozen:
             if audit.submission_key == submission_key:
                 return audit, False
@@ -1068,12 +1062,11 @@ def audit_correct(
 ) -> tuple[Audit, bool]:
     """Start a correction of a submitted audit: a new linked entry holding a copy of its answers,
     which replaces it in the figures once submitted. The original stays as it was."""
-    existing = Audit.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        _require(actor, "audits.conduct", existing.service)
-        return existing, False
+    earlier = replayed(Audit, idempotency_key, actor=actor, capability="audits.conduct", owner=None)
+    if earlier is not None:
+        return earlier, False
     audit = _lock_audit(audit)
-    _require(actor, "audits.conduct", audit.service)
+    require_capability(actor, "audits.conduct", audit.service)
     if audit.is_discarded:
         raise ValidationError("A discarded audit is not corrected. Start a new audit instead.")
     if not audit.is_frozen:
@@ -1099,7 +1092,15 @@ def audit_correct(
         correction_reason=reason.strip(),
         started_by=actor,
     )
-    save_with_reason(correction, actor=actor, reason="assurance.audit.correction_started")
+    correction, created = create_once(
+        correction,
+        actor=actor,
+        capability="audits.conduct",
+        reason="assurance.audit.correction_started",
+        owner=None,
+    )
+    if not created:
+        return correction, False
     for record in audit.records.prefetch_related("checks"):
         copy = AuditRecord(
             audit=correction,
@@ -1133,7 +1134,7 @@ def audit_discard(
     the month can be audited again. Discarding again changes nothing: returns (audit, now)."""
     with transaction.atomic():
         audit = _lock_audit(audit)
-        _require(actor, "audits.conduct", audit.service)
+        require_capability(actor, "audits.conduct", audit.service)
         if audit.started_by_id != actor.pk:
             raise PermissionDenied(
                 f"Only {audit.started_by}, who started this audit, can discard it."
@@ -1223,7 +1224,7 @@ def gap_cause_save(
 def comparison_save(
     *, actor: User, organisation: Organisation, period: Period, themes: str, risks: str, at=None
 ) -> Comparison:
-    _require_organisation(actor, "assurance.compare_record", organisation)
+    require_capability(actor, "assurance.compare_record", organisation)
     if not themes.strip() and not risks.strip():
         raise ValidationError({"themes": "Record at least one theme or risk."})
     comparison = Comparison.objects.filter(
@@ -1278,7 +1279,7 @@ def reliance_record(
 ) -> RelianceDecision:
     """Record the board's decision for a quarter, with the evidence it saw. Once recorded it is
     frozen: there is one decision a quarter."""
-    _require_organisation(actor, "reliance.decide", organisation)
+    require_capability(actor, "reliance.decide", organisation)
     expected = {s["id"] for s in snapshot.get("services", [])}
     errors = {}
     if verdict not in Verdict.values:

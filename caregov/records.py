@@ -33,7 +33,7 @@ from django.db.models import Q, QuerySet
 from caregov import access
 from caregov.forms import PlainMessagesMixin
 from caregov.history import save_with_reason
-from caregov.models import Service
+from caregov.models import Organisation, Service
 
 #: Every declared kind, by its label ("app.name"), in the order declared.
 _KINDS: dict[str, RecordKind] = {}
@@ -65,11 +65,43 @@ class RecordForm(PlainMessagesMixin, forms.ModelForm):
     model's fields, with the house's plain required-field messages."""
 
 
-def require_capability(actor, capability: str, record) -> None:
-    """Services check the actor too, not only the screens: the role must grant the capability at
-    the record's service, or across its organisation for organisation-wide records."""
-    if not access.has_capability_for(actor, capability, record):
-        raise PermissionDenied("Your role does not allow this here.")
+def require_capability(actor, capability: str, where) -> None:
+    """Every service checks the actor too, not only the screens. `where` is a record (the
+    capability must be held at its service, or across its organisation when it has none), a
+    service, or an organisation; the refusal names the place."""
+    if isinstance(where, Service):
+        if not access.has_capability(actor, capability, where):
+            raise PermissionDenied(f"Your role does not allow this at {where.name}.")
+    elif isinstance(where, Organisation):
+        if where.pk not in access.organisation_ids_where(actor, capability):
+            raise PermissionDenied("Your role does not allow this across the organisation.")
+    elif not access.has_capability_for(actor, capability, where):
+        place = f"at {where.service.name}" if where.service_id else "across the organisation"
+        raise PermissionDenied(f"Your role does not allow this {place}.")
+
+
+def replayed(
+    model,
+    value,
+    *,
+    actor,
+    capability: str,
+    owner: str | None = "recorded_by",
+    key="idempotency_key",
+):
+    """The record an earlier sending of the same idempotency key made, or None. With `owner`
+    (the field naming who made it) only that person may have it back; without, anyone holding
+    `capability` where it lives (a team's audit)."""
+    if value is None:
+        return None
+    existing = model.objects.filter(**{key: value}).first()
+    if existing is None:
+        return None
+    if owner is None:
+        require_capability(actor, capability, existing)
+    elif getattr(existing, f"{owner}_id") != actor.pk:
+        raise PermissionDenied("That submission belongs to someone else.")
+    return existing
 
 
 def create_once(
@@ -79,31 +111,29 @@ def create_once(
     capability: str,
     reason: str,
     key: str = "idempotency_key",
-    owner: str = "recorded_by",
+    owner: str | None = "recorded_by",
+    then: Callable[[models.Model], object] | None = None,
 ) -> tuple[models.Model, bool]:
     """Save `record`, built but not saved, at most once for its idempotency key: gives the record
     and whether it was made now. A replay of the same key (a double tap, a tablet's queue sent
-    again, two requests at once) answers with the record the first one made, and only to the
-    person who made it. The actor's capability is checked at the record's service; the history
-    entry carries `reason`."""
-    require_capability(actor, capability, record)
+    again, two requests at once) answers with the record the first one made, as `replayed`
+    allows. The actor's capability is checked where the record lives; the history entry
+    carries `reason`; `then(record)` writes what belongs to it (its rows) in the same
+    transaction, so a replay that loses the race leaves nothing behind."""
     model = type(record)
     value = getattr(record, key)
-
-    def earlier():
-        existing = model.objects.filter(**{key: value}).first()
-        if existing is not None and getattr(existing, f"{owner}_id") != actor.pk:
-            raise PermissionDenied("That submission belongs to someone else.")
-        return existing
-
-    existing = earlier()
+    once = {"actor": actor, "capability": capability, "owner": owner, "key": key}
+    existing = replayed(model, value, **once)
     if existing is not None:
         return existing, False
+    require_capability(actor, capability, record)
     try:
         with transaction.atomic():
             save_with_reason(record, actor=actor, reason=reason)
+            if then is not None:
+                then(record)
     except IntegrityError:
-        existing = earlier()
+        existing = replayed(model, value, **once)
         if existing is None:
             raise
         return existing, False

@@ -11,16 +11,16 @@ import uuid
 from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from caregov.history import delete_with_reason, save_with_reason
 from caregov.models import Body, Meeting, Organisation, Service, User
+from caregov.records import create_once, replayed, require_capability
 from caregov.services.governance import (
     Frozen,
     decision_record,
     meeting_record,
-    require_capability,
 )
 from workflows.models import (
     CoreWorkflow,
@@ -518,12 +518,9 @@ def gap_record(
 ) -> PracticeGap:
     """A registered manager compares a mapped workflow with what staff do and logs what differs.
     A repeat of the same submission (same key) answers with the gap it made."""
-    if idempotency_key is not None:
-        existing = PracticeGap.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            if existing.recorded_by_id != actor.pk:
-                raise PermissionDenied("That submission belongs to someone else.")
-            return existing
+    earlier = replayed(PracticeGap, idempotency_key, actor=actor, capability="practice.record_gaps")
+    if earlier is not None:
+        return earlier
     # Records dated now escalate at once; back-dated ones (the demo) wait for the scheduler.
     live = at is None
     at = at or timezone.now()
@@ -569,16 +566,10 @@ def gap_record(
         raise ValidationError(errors)
     gap.full_clean(exclude=["organisation", "service", "step", "recorded_by", "idempotency_key"])
     gap._history_date = at
-    try:
-        with transaction.atomic():
-            save_with_reason(gap, actor=actor, reason="workflows.gap.recorded")
-    except IntegrityError:
-        # The same submission arrived twice at once: the other one won.
-        existing = PracticeGap.objects.get(idempotency_key=gap.idempotency_key)
-        if existing.recorded_by_id != actor.pk:
-            raise PermissionDenied("That submission belongs to someone else.") from None
-        return existing
-    if gap.affects_safe_care and live:
+    gap, created = create_once(
+        gap, actor=actor, capability="practice.record_gaps", reason="workflows.gap.recorded"
+    )
+    if created and gap.affects_safe_care and live:
         _escalate_safe_care_now()
     return gap
 
@@ -627,11 +618,15 @@ def staff_test_record(
     # Records dated now escalate at once; back-dated ones (the demo) wait for the scheduler.
     live = at is None
     at = at or timezone.now()
-    existing = StaffTest.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        if existing.tested_by_id != actor.pk:
-            raise PermissionDenied("That submission belongs to someone else.")
-        return existing, False
+    earlier = replayed(
+        StaffTest,
+        idempotency_key,
+        actor=actor,
+        capability="practice.record_tests",
+        owner="tested_by",
+    )
+    if earlier is not None:
+        return earlier, False
     # Read the version afresh: its state decides what may be recorded against it.
     version = WorkflowVersion.objects.select_related("map").get(pk=step.version_id)
     workflow_map = version.map
@@ -671,18 +666,16 @@ def staff_test_record(
     )
     test.full_clean(exclude=["organisation", "service", "version", "step", "tested_by"])
     test._history_date = at
-    try:
-        with transaction.atomic():
-            save_with_reason(test, actor=actor, reason="workflows.test.recorded")
-    except IntegrityError:
-        # The same submission arrived twice at once: the other one won.
-        existing = StaffTest.objects.get(idempotency_key=idempotency_key)
-        if existing.tested_by_id != actor.pk:
-            raise PermissionDenied("That submission belongs to someone else.") from None
-        return existing, False
-    if test.affects_safe_care and live:
+    test, created = create_once(
+        test,
+        actor=actor,
+        capability="practice.record_tests",
+        reason="workflows.test.recorded",
+        owner="tested_by",
+    )
+    if created and test.affects_safe_care and live:
         _escalate_safe_care_now()
-    return test, True
+    return test, created
 
 
 # Quality findings ------------------------------------------------------------------------------

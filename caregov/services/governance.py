@@ -15,7 +15,7 @@ from django.utils import timezone
 from caregov import access
 from caregov.history import save_with_reason
 from caregov.models import Action, Decision, Escalation, Meeting, ReviewCycle, TriggerSetting, User
-from caregov.records import require_capability  # noqa: F401 (the services' one check)
+from caregov.records import require_capability
 from caregov.registry import BODY_ROLES, ESCALATION_CHAIN, triggers
 
 

@@ -202,3 +202,11 @@ def test_another_services_check_is_not_found_for_a_manager(client, world):
     client.force_login(world.user(Role.REGISTERED_MANAGER))
     for page in ("check_detail", "check_history", "check_edit"):
         assert client.get(reverse(f"recordkit:{page}", args=[beech.pk])).status_code == 404
+
+
+def test_the_worked_example_has_all_its_migrations():
+    """The example's tables come from its migrations (PostgreSQL cannot make them before the
+    kernel's), so its migrations must say what its models say."""
+    from django.core.management import call_command
+
+    call_command("makemigrations", "recordkit", "--check", "--dry-run", verbosity=0)
