@@ -2,8 +2,10 @@
 gives a kind scoped records, a form that offers only what its user may choose, pages, a CSV and
 history, and a service that makes a record once however often it is sent."""
 
+import re
 import uuid
 from datetime import date
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -11,8 +13,9 @@ from django.urls import reverse
 
 from caregov import records
 from caregov.access import Role
-from tests.recordkit.kinds import CHECKS, device_check_record
+from tests.recordkit.kinds import CHECKS
 from tests.recordkit.models import DeviceCheck
+from tests.recordkit.services import device_check_record
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +213,28 @@ def test_the_worked_example_has_all_its_migrations():
     from django.core.management import call_command
 
     call_command("makemigrations", "recordkit", "--check", "--dry-run", verbosity=0)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+GUIDE = ROOT / "docs" / "adding-a-record-type.md"
+#: What a new plain record type writes by hand, as the guide counts it.
+EXAMPLE_FILES = ("models.py", "services.py", "kinds.py", "urls.py", "test_rules.py")
+CAPABILITY_LINES = 2
+
+
+def test_every_block_the_guide_quotes_is_still_in_its_file():
+    blocks = re.findall(r"```python\n# (\S+)\n(.*?)```", GUIDE.read_text(), flags=re.DOTALL)
+    assert len(blocks) >= 5
+    for path, text in blocks:
+        assert text.strip() in (ROOT / path).read_text(), f"the guide's {path} has changed"
+
+
+def test_a_new_plain_record_type_takes_at_most_six_files_and_150_lines():
+    lines = sum(
+        len((ROOT / "tests" / "recordkit" / name).read_text().splitlines())
+        for name in EXAMPLE_FILES
+    )
+    files = len(EXAMPLE_FILES) + 1  # and caregov/access.py's two capabilities
+    assert files <= 6 and lines + CAPABILITY_LINES <= 150, (files, lines + CAPABILITY_LINES)
+    assert f"gives {lines} lines in five files" in GUIDE.read_text()
+    assert f"{lines + CAPABILITY_LINES} lines" in GUIDE.read_text()
