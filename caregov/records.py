@@ -32,6 +32,7 @@ from django.db.models import Q, QuerySet
 
 from caregov import access
 from caregov.forms import PlainMessagesMixin
+from caregov.governance_forms import DATE_WIDGET
 from caregov.history import save_with_reason
 from caregov.models import Organisation, Service
 
@@ -231,7 +232,12 @@ class RecordKind:
             attrs["idempotency_key"] = forms.UUIDField(widget=forms.HiddenInput, required=False)
         base = type(f"{self.model.__name__}Form", (RecordForm,), attrs) if attrs else RecordForm
         fields = self.change_fields if change else self.fields
-        return forms.modelform_factory(self.model, form=base, fields=fields)
+        dates = {
+            name: DATE_WIDGET
+            for name in fields
+            if type(self.model._meta.get_field(name)) is models.DateField
+        }
+        return forms.modelform_factory(self.model, form=base, fields=fields, widgets=dates)
 
     def choices_for(self, user, name: str, queryset: QuerySet, action: str = "view") -> QuerySet:
         """What a filter or a form may offer `user` for the related field `name`: services only
@@ -251,6 +257,9 @@ class RecordKind:
         for name, choice in form.fields.items():
             if isinstance(choice, forms.ModelChoiceField):
                 choice.queryset = self.choices_for(user, name, choice.queryset, "record")
+                # One service to choose from: it is chosen.
+                if name == "service" and not form.is_bound and len(choice.queryset) == 1:
+                    form.initial.setdefault(name, choice.queryset[0].pk)
         if "idempotency_key" in form.fields and not form.is_bound:
             form.initial.setdefault("idempotency_key", uuid.uuid4())
         return form

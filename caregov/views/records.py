@@ -4,6 +4,7 @@ change. Each view declares the capability it needs, from the kind, once."""
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +16,9 @@ from caregov.forms import apply_validation_error
 from caregov.records import RecordKind
 from caregov.views.governance import history_page
 from caregov.views.lists import csv_response, filtered_page, wants_csv
+
+#: A yes/no filter's choices: "any" rather than django-filter's "Unknown".
+YES_OR_NO = [("", "Any"), ("true", "Yes"), ("false", "No")]
 
 
 def _filterset(kind: RecordKind, user, data):
@@ -28,6 +32,9 @@ def _filterset(kind: RecordKind, user, data):
     for name, choice in filterset.filters.items():
         if isinstance(choice, django_filters.ModelChoiceFilter):
             choice.queryset = kind.choices_for(user, name, choice.queryset)
+            choice.extra["empty_label"] = "Any"
+        elif isinstance(choice, django_filters.BooleanFilter):
+            choice.extra["widget"] = forms.Select(choices=YES_OR_NO)
     return filterset
 
 

@@ -238,3 +238,20 @@ def test_a_new_plain_record_type_takes_at_most_six_files_and_150_lines():
     assert files <= 6 and lines + CAPABILITY_LINES <= 150, (files, lines + CAPABILITY_LINES)
     assert f"gives {lines} lines in five files" in GUIDE.read_text()
     assert f"{lines + CAPABILITY_LINES} lines" in GUIDE.read_text()
+
+
+def test_the_new_page_chooses_the_only_service_and_asks_dates_with_a_date_picker(client, world):
+    client.force_login(world.user(Role.REGISTERED_MANAGER))
+    page = client.get(reverse("recordkit:check_new")).content.decode()
+    assert re.search(rf'<option value="{world.service_a.pk}" selected>Willow House', page)
+    assert re.search(r'<input type="date" name="checked_on"', page)
+    client.force_login(world.user(Role.OPERATIONS_DIRECTOR))
+    page = client.get(reverse("recordkit:check_new")).content.decode()
+    assert "selected>Willow House" not in page and "selected>Beech Court" not in page
+
+
+def test_a_yes_or_no_filter_offers_any_yes_and_no(client, world):
+    client.force_login(world.user(Role.REGISTERED_MANAGER))
+    page = client.get(reverse("recordkit:check_list")).content.decode()
+    working = re.search(r'<select name="working".*?</select>', page, flags=re.DOTALL).group(0)
+    assert re.findall(r">(\w+)</option>", working) == ["Any", "Yes", "No"]

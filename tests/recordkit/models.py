@@ -25,4 +25,4 @@ class DeviceCheck(models.Model):
     history = HistoricalRecords()
 
     def __str__(self) -> str:
-        return f"{self.device}, {self.checked_on:%d %b %Y}"
+        return f"{self.device}, {self.checked_on:%-d %b %Y}"
