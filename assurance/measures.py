@@ -9,6 +9,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import models
 
+#: The code of the trigger that fires when the ECM's dashboard and the audits disagree: the
+#: selectors read its threshold through the kernel's registry by this code.
+UNRELIABLE_REPORTS = "assurance.unreliable_reports"
+
 
 class MeasureCode(models.TextChoices):
     COMPLETENESS = "completeness", "Record completeness"

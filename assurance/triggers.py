@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from assurance.measures import MEASURES, MeasureCode, Rating
+from assurance.measures import MEASURES, UNRELIABLE_REPORTS, MeasureCode, Rating
 from assurance.models import AuditAgreement, month_label
 from assurance.selectors import FigureTable, months_back
 from caregov.cadence import Cadence, Period, local_date, period_containing
@@ -141,7 +141,7 @@ class RepeatedDataGaps(MonthlyDataTrigger):
 
 @register_trigger
 class UnreliableReports(MonthlyDataTrigger):
-    code = "assurance.unreliable_reports"
+    code = UNRELIABLE_REPORTS
     name = "Unreliable reports"
     description = (
         "Action is triggered by unreliable reports: what the ECM dashboard reports does not match "

@@ -14,25 +14,12 @@ from typing import TYPE_CHECKING
 
 from django.db import models
 
+from caregov.roles import Role
+
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from caregov.models import Service, User
-
-
-class Role(models.TextChoices):
-    BOARD_MEMBER = "board_member", "Board member"
-    SENIOR_LEADER = "senior_leader", "Senior leader"
-    OPERATIONS_DIRECTOR = "operations_director", "Operations director"
-    QUALITY_LEAD = "quality_lead", "Quality lead"
-    DATA_QUALITY_LEAD = "data_quality_lead", "Data quality lead"
-    PROJECT_LEAD = "project_lead", "Project lead"
-    REGISTERED_MANAGER = "registered_manager", "Registered manager"
-    TEAM_LEADER = "team_leader", "Team leader"
-    DIGITAL_CHAMPION = "digital_champion", "Digital champion"
-    CARE_STAFF = "care_staff", "Care staff"
-    COMMISSIONER = "commissioner", "Commissioner"
-    ORG_ADMIN = "org_admin", "Organisation admin"
 
 
 R = Role
@@ -42,16 +29,6 @@ READ_ONLY_ROLES = frozenset({R.COMMISSIONER})
 SERVICE_ONLY_ROLES = frozenset({R.COMMISSIONER})
 #: Roles whose membership must cover the whole organisation.
 ORGANISATION_ONLY_ROLES = frozenset({R.ORG_ADMIN})
-#: Roles that must sign in with a second factor unless their organisation chooses otherwise:
-#: those who change who may do what, and those who sign off the board's and the leaders' decisions.
-SECOND_FACTOR_ROLES_DEFAULT = (
-    R.ORG_ADMIN,
-    R.BOARD_MEMBER,
-    R.SENIOR_LEADER,
-    R.QUALITY_LEAD,
-    R.DATA_QUALITY_LEAD,
-)
-
 EVERYONE = frozenset(Role)
 INTERNAL = EVERYONE - {R.COMMISSIONER}
 CARE_EVIDENCE_READERS = INTERNAL - {R.ORG_ADMIN}

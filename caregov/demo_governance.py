@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from caregov import access
 from caregov.cadence import LONDON
-from caregov.engine import evaluate_triggers, open_due_cycles, owner_for
+from caregov.engine import evaluate_triggers, open_due_cycles
 from caregov.history import save_with_reason
 from caregov.models import Action, Body, Escalation, ReviewCycle
+from caregov.selectors import owner_for
 from caregov.services import governance as gov
 
 MINUTES = [

@@ -21,17 +21,13 @@ from django.db.models import Q
 from caregov.cadence import LONDON, Period, local_date, period_at
 from caregov.history import save_with_reason
 from caregov.models import (
-    Body,
     Escalation,
-    Membership,
     Organisation,
     ReviewCycle,
     Service,
     TriggerSetting,
 )
 from caregov.registry import (
-    BODY_ROLES,
-    ESCALATION_CHAIN,
     Finding,
     Scope,
     ScopeKind,
@@ -41,6 +37,8 @@ from caregov.registry import (
     triggers,
 )
 from caregov.reminders import remind
+from caregov.roles import ESCALATION_CHAIN
+from caregov.selectors import owner_for
 
 log = logging.getLogger("caregov.engine")
 #: A fixed key for the PostgreSQL advisory lock that lets one scheduler run at a time.
@@ -164,23 +162,6 @@ def _thresholds(trigger: Trigger, setting: TriggerSetting | None) -> tuple[dict,
         return values, True
     values.update({k: v for k, v in setting.thresholds.items() if k in values})
     return values, setting.enabled
-
-
-def owner_for(scope_org: Organisation, service: Service | None, body: str):
-    """The person who answers for a body at this scope: the service's registered manager first."""
-    if body == Body.REGISTERED_MANAGER and service is not None and service.registered_manager_id:
-        return service.registered_manager
-    roles = BODY_ROLES.get(body, frozenset())
-    where = Q(service__isnull=True, organisation=scope_org)
-    if service is not None:
-        where |= Q(service=service)
-    membership = (
-        Membership.objects.filter(where, role__in=roles, user__is_active=True)
-        .select_related("user")
-        .order_by("service_id", "pk")
-        .first()
-    )
-    return membership.user if membership else None
 
 
 def _key(service_id, cadence, period_start, subject) -> tuple:

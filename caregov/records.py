@@ -1,7 +1,8 @@
 """The record kit: one declaration of a governed record kind gives it its scoped queryset, its form,
 its pages (list with filters, counts, pages and CSV; detail; history; new; change) and its URLs.
 
-An app declares a kind in its own module and lists `kind.urls()` in its urls.py:
+An app declares a kind in its own module and lists `kind_urls(kind)` (caregov.views.records) in
+its urls.py:
 
     GAPS = RecordKind(
         app="workflows", name="gap", model=PracticeGap,
@@ -263,11 +264,6 @@ class RecordKind:
         if "idempotency_key" in form.fields and not form.is_bound:
             form.initial.setdefault("idempotency_key", uuid.uuid4())
         return form
-
-    def urls(self) -> list:
-        from caregov.views.records import kind_urls
-
-        return kind_urls(self)
 
 
 def kinds() -> list[RecordKind]:

@@ -19,41 +19,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from caregov.access import Role
 from caregov.cadence import Cadence, Period
-from caregov.models import Body, Organisation, Service
+from caregov.roles import Body
 
-#: The body above: where an escalation goes when the body below has not acted.
-ESCALATION_CHAIN = [
-    Body.REGISTERED_MANAGER,
-    Body.QUALITY_LEAD,
-    Body.SENIOR_LEADERSHIP_TEAM,
-    Body.BOARD,
-]
-
-#: Which roles act for each body: they conduct and sign off its reviews and own its escalations.
-BODY_ROLES: dict[str, frozenset[Role]] = {
-    Body.REGISTERED_MANAGER: frozenset({Role.REGISTERED_MANAGER}),
-    Body.TEAM_LEADER: frozenset({Role.TEAM_LEADER, Role.REGISTERED_MANAGER}),
-    Body.QUALITY_LEAD: frozenset({Role.QUALITY_LEAD}),
-    Body.QUALITY_MEETING: frozenset({Role.QUALITY_LEAD, Role.DATA_QUALITY_LEAD}),
-    Body.SENIOR_LEADERSHIP_TEAM: frozenset({Role.SENIOR_LEADER, Role.OPERATIONS_DIRECTOR}),
-    Body.BOARD: frozenset({Role.BOARD_MEMBER, Role.SENIOR_LEADER}),
-    Body.PROJECT_BOARD: frozenset({Role.PROJECT_LEAD, Role.SENIOR_LEADER}),
-    Body.PROJECT_LEAD: frozenset({Role.PROJECT_LEAD}),
-    Body.DIGITAL_GOVERNANCE_GROUP: frozenset(
-        {Role.PROJECT_LEAD, Role.DATA_QUALITY_LEAD, Role.QUALITY_LEAD, Role.SENIOR_LEADER}
-    ),
-}
-
-
-def body_above(body: str) -> str:
-    """The next body up the chain; the board is the top. Bodies off the chain go to the SLT."""
-    if body not in ESCALATION_CHAIN:
-        return Body.SENIOR_LEADERSHIP_TEAM
-    index = ESCALATION_CHAIN.index(body)
-    return ESCALATION_CHAIN[min(index + 1, len(ESCALATION_CHAIN) - 1)]
+if TYPE_CHECKING:
+    from caregov.models import Organisation, Service
 
 
 class ScopeKind:

@@ -22,6 +22,7 @@ from django.utils.formats import date_format
 
 from caregov.cadence import LONDON, local_date
 from caregov.models import Action, Escalation, Reminder, ReviewCycle, User
+from caregov.selectors import owner_for
 
 Kind = Reminder.Kind
 #: An owner is told about work given to them this recently; older assignments, from before
@@ -73,7 +74,6 @@ def _actions(at: datetime) -> list[Work]:
 
 
 def _reviews(at: datetime) -> list[Work]:
-    from caregov.engine import owner_for
 
     rows = ReviewCycle.objects.filter(
         status__in=[ReviewCycle.Status.OPEN, ReviewCycle.Status.IN_REVIEW], opened_at__lte=at
@@ -192,8 +192,6 @@ def _still_theirs(reminder: Reminder) -> bool:
             .exists()
         )
     if model == "caregov.reviewcycle":
-        from caregov.engine import owner_for
-
         cycle = (
             ReviewCycle.objects.filter(pk=pk)
             .exclude(status=ReviewCycle.Status.SIGNED_OFF)

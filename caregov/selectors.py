@@ -11,7 +11,8 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from caregov import access
 from caregov.cadence import local_date
-from caregov.models import Membership, SecurityEvent, Service, User
+from caregov.models import Membership, Organisation, SecurityEvent, Service, User
+from caregov.roles import BODY_ROLES, Body
 
 
 def service_list(*, user: User, capability: str = "services.view") -> QuerySet[Service]:
@@ -121,7 +122,6 @@ def actions_not_improved(*, organisation, service=None, since=None):
 def _acting_for(user: User, *, field: str) -> Q:
     """Records whose `field` names a body this person acts for, where they hold the role: at
     the record's service, or anywhere in the organisation for an organisation-wide role."""
-    from caregov.registry import BODY_ROLES
 
     where = Q(pk__in=[])
     for membership in access.memberships_of(user):
@@ -327,7 +327,6 @@ def needs_attention(*, user: User, at: datetime) -> NeedsAttention:
     Ordered by severity (high, medium, low), then the most overdue, then the due date. Reads
     three queries whatever the number of items. Nothing made after `at` is counted."""
     from caregov.models import Action, Body, Escalation, ReviewCycle
-    from caregov.registry import BODY_ROLES
 
     today = local_date(at)
     horizon = today + timedelta(days=SOON_DAYS)
@@ -452,3 +451,20 @@ def people_who_can_act(
         )
         .order_by("acting_here", "full_name", "pk")
     )
+
+
+def owner_for(scope_org: Organisation, service: Service | None, body: str):
+    """The person who answers for a body at this scope: the service's registered manager first."""
+    if body == Body.REGISTERED_MANAGER and service is not None and service.registered_manager_id:
+        return service.registered_manager
+    roles = BODY_ROLES.get(body, frozenset())
+    where = Q(service__isnull=True, organisation=scope_org)
+    if service is not None:
+        where |= Q(service=service)
+    membership = (
+        Membership.objects.filter(where, role__in=roles, user__is_active=True)
+        .select_related("user")
+        .order_by("service_id", "pk")
+        .first()
+    )
+    return membership.user if membership else None

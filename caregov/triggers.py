@@ -16,9 +16,9 @@ from caregov.registry import (
     ScopeKind,
     Threshold,
     Trigger,
-    body_above,
     register_trigger,
 )
+from caregov.roles import body_above
 
 
 def _raise_levels(body: str, levels: int) -> str:

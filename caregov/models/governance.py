@@ -12,20 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from caregov.cadence import Cadence, Period
 from caregov.models.organisation import Organisation, Service
-
-
-class Body(models.TextChoices):
-    """Who reviews and decides, in the seeds' words. The order of ESCALATION_CHAIN is 'the body above'."""
-
-    REGISTERED_MANAGER = "registered_manager", "Registered manager"
-    QUALITY_LEAD = "quality_lead", "Quality lead"
-    SENIOR_LEADERSHIP_TEAM = "senior_leadership_team", "Senior leadership team"
-    BOARD = "board", "Provider board"
-    PROJECT_BOARD = "project_board", "Project board"
-    DIGITAL_GOVERNANCE_GROUP = "digital_governance_group", "Digital governance group"
-    QUALITY_MEETING = "quality_meeting", "Quality meeting"
-    PROJECT_LEAD = "project_lead", "Project lead"
-    TEAM_LEADER = "team_leader", "Team leader"
+from caregov.roles import Body
 
 
 class Scoped(models.Model):

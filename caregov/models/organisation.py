@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from caregov.access import SECOND_FACTOR_ROLES_DEFAULT, Role
+from caregov.roles import SECOND_FACTOR_ROLES_DEFAULT, Role
 
 
 def second_factor_roles_default() -> list[str]:

@@ -16,7 +16,8 @@ from caregov import access
 from caregov.history import save_with_reason
 from caregov.models import Action, Decision, Escalation, Meeting, ReviewCycle, TriggerSetting, User
 from caregov.records import require_capability
-from caregov.registry import BODY_ROLES, ESCALATION_CHAIN, triggers
+from caregov.registry import triggers
+from caregov.roles import BODY_ROLES, ESCALATION_CHAIN
 
 
 class Frozen(ValidationError):

@@ -13,9 +13,10 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from caregov import mfa
-from caregov.access import SECOND_FACTOR_ROLES_DEFAULT, Role
+from caregov.access import Role
 from caregov.forms import WHOLE_ORGANISATION
 from caregov.models import Membership, Organisation, SecurityEvent
+from caregov.roles import SECOND_FACTOR_ROLES_DEFAULT
 from tests.factories import OrganisationFactory, ServiceFactory, person_with_role
 
 PASSWORD = "Caregov-demo-2026"

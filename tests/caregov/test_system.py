@@ -89,8 +89,8 @@ def test_the_demo_provider_has_every_role_and_is_deterministic():
 
 @pytest.mark.django_db
 def test_every_demo_login_signs_in_and_sees_only_its_services(client):
-    from caregov.access import SECOND_FACTOR_ROLES_DEFAULT
     from caregov.management.commands.seed_demo import DEMO_LOGINS
+    from caregov.roles import SECOND_FACTOR_ROLES_DEFAULT
 
     call_command("seed_demo", services=4, months=3, seed=1, stdout=StringIO())
     for login in DEMO_LOGINS:

@@ -1,4 +1,5 @@
+from caregov.views.records import kind_urls
 from tests.recordkit.kinds import CHECKS
 
 app_name = "recordkit"
-urlpatterns = CHECKS.urls()
+urlpatterns = kind_urls(CHECKS)
