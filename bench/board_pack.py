@@ -36,14 +36,14 @@ twelve months to the quarter's end, loaded directly (bulk_create, no history row
 
 Each build runs in a fresh Python process (as a worker's first pack after it starts), which asks
 for the pack (reporting.services.pack_request, enqueue=False) and times
-reporting.services.pack_build. Memory:
+reporting.building.pack_build. Memory:
 - the build process's own peak: VmHWM, reset just before the build (growth = peak minus the
   resident size before it), and ru_maxrss;
 - the process and all its descendants (the headless Chromium kaleido starts and its zygote,
   GPU, utility and renderer processes), sampled every 50 ms from this process: VmRSS summed
   (counts pages the Chromium processes share more than once: an upper bound) and PSS from
   smaps_rollup summed (shared pages divided among their sharers).
-Stages come from the build's own progress calls (reporting.services._progress, wrapped):
+Stages come from the build's own progress calls (reporting.building.set_progress, wrapped):
 snapshot (assemble, freeze, store), Chromium start, charts (SVG export, and closing Chromium),
 layout (template, WeasyPrint layout and PDF writing, each timed by wrapping), saving.
 """
@@ -814,7 +814,7 @@ def child_build(organisation_id: int, quarter_key: str) -> None:
 
     from caregov.cadence import parse_quarter
     from caregov.models import Organisation
-    from reporting import board, pdf, services
+    from reporting import board, building, pdf, services
     from reporting.models import Pack
 
     organisation = Organisation.objects.get(pk=organisation_id)
@@ -830,7 +830,7 @@ def child_build(organisation_id: int, quarter_key: str) -> None:
             queries["seconds"] += time.perf_counter() - started
 
     marks: list[dict] = []
-    progress = services._progress
+    progress = building.set_progress
 
     def marked_progress(pack, percent, stage):
         marks.append(
@@ -844,7 +844,7 @@ def child_build(organisation_id: int, quarter_key: str) -> None:
         )
         return progress(pack, percent, stage)
 
-    services._progress = marked_progress
+    building.set_progress = marked_progress
     layout: dict[str, float] = {}
     timed(pdf, "render_to_string", layout, "template_seconds")
     timed(weasyprint.HTML, "render", layout, "weasyprint_layout_seconds")
@@ -864,7 +864,7 @@ def child_build(organisation_id: int, quarter_key: str) -> None:
     started_at = time.monotonic()
     started = time.perf_counter()
     with connection.execute_wrapper(count_queries):
-        pack = services.pack_build(pack.pk)
+        pack = building.pack_build(pack.pk)
     seconds = time.perf_counter() - started
     ended_at = time.monotonic()
     hwm_after = vm("VmHWM")
@@ -872,7 +872,7 @@ def child_build(organisation_id: int, quarter_key: str) -> None:
     ru_after = self_after.ru_maxrss
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     ru_children = children_after.ru_maxrss
-    path = services.pack_file(pack)
+    path = building.pack_file(pack)
     print(
         json.dumps(
             {
@@ -1246,7 +1246,7 @@ def run(args) -> dict:
         )
     return {
         "benchmark": "board_pack",
-        "what": "reporting.services.pack_build of the quarterly board pack, each build in a "
+        "what": "reporting.building.pack_build of the quarterly board pack, each build in a "
         "fresh Python process (a worker's first pack), for organisations of each size with a "
         "year of governance data; memory sampled every 50 ms over the process and its Chromium",
         "command": "DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python -m "

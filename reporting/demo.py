@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from reporting import services
+from reporting import building, services
 from reporting.models import Pack, PackDownload
 
 
@@ -17,6 +17,6 @@ def delete_packs(organisation) -> None:
     packs = Pack.objects.filter(organisation=organisation)
     PackDownload.objects.filter(pack__in=packs).delete()
     for pack in packs.exclude(file_path=""):
-        services.pack_path(pack.file_path).unlink(missing_ok=True)
+        building.pack_path(pack.file_path).unlink(missing_ok=True)
     packs.filter(source__isnull=False).delete()
     packs.delete()

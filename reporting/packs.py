@@ -9,7 +9,7 @@ plain JSON: the snapshot, frozen before anything is drawn. `charts(snapshot)` re
 figures drawn from the snapshot alone, so a pack rebuilt from its snapshot draws the same
 charts. The template extends reporting/pack_base.html and reads `snapshot` and `charts`.
 Building, storing, scheduling, progress, downloads and the command line are the framework's
-(reporting/services.py), the same for every kind.
+(reporting/building.py), the same for every kind.
 """
 
 from __future__ import annotations

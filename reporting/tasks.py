@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from reporting import services
+from reporting import building
 
 
 @shared_task(
@@ -20,5 +20,5 @@ from reporting import services
 )
 def build_pack(pack_id: int) -> str:
     """Build a requested pack from its snapshot (frozen first, if it has none yet)."""
-    pack = services.pack_build(pack_id)
+    pack = building.pack_build(pack_id)
     return f"{pack}: {pack.get_status_display()}"

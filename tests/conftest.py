@@ -368,9 +368,9 @@ def pack_records(service) -> dict:
 
     from django.utils import timezone
 
+    from reporting.building import packs_root
     from reporting.models import Pack
     from reporting.packs import freeze
-    from reporting.services import packs_root
 
     org = service.organisation
     pack = Pack.objects.filter(

@@ -15,7 +15,7 @@ from caregov import access
 from caregov.access import requires
 from caregov.cadence import Cadence, parse_quarter, period_containing, quarter_key
 from caregov.views.governance import confirm_page
-from reporting import selectors, services
+from reporting import building, selectors, services
 from reporting.forms import PackBuildForm
 from reporting.models import Pack
 
@@ -136,7 +136,7 @@ def pack_detail(request, pk: int):
         {
             "pack": pack,
             "breadcrumbs": [("Board packs", "reporting:pack_list", None)],
-            "progress": services.pack_progress(pack),
+            "progress": building.pack_progress(pack),
             "summary": (pack.snapshot or {}).get("summary"),
             "can_build": can_build,
             "downloads": list(pack.downloads.select_related("user")[:50]) if can_build else [],
@@ -152,7 +152,7 @@ def pack_detail(request, pk: int):
 @requires("packs.view")
 def pack_progress(request, pk: int):
     pack = _pack(request, pk)
-    progress = services.pack_progress(pack)
+    progress = building.pack_progress(pack)
     return JsonResponse(
         {
             "status": pack.status,
@@ -166,7 +166,7 @@ def pack_progress(request, pk: int):
 @requires("packs.view")
 def pack_download(request, pk: int):
     pack = _pack(request, pk)
-    path = services.pack_file(pack)
+    path = building.pack_file(pack)
     if path is None:
         raise Http404("This pack has no file to download.")
     content = path.read_bytes()

@@ -5,7 +5,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.test import override_settings
 
 from caregov.media import media_name, media_path
-from reporting import services as reporting
+from reporting import building as reporting
 from tests.conftest import pack_records
 
 

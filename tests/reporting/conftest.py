@@ -9,7 +9,7 @@ from assurance.models import MeasureResult
 from assurance.selectors import months_back
 from caregov.access import Role
 from caregov.cadence import Cadence, period_containing
-from reporting import services
+from reporting import building, services
 
 HERE = Path(__file__).parent
 
@@ -117,6 +117,6 @@ def build_board_pack(pack_media, world, quarter):
             enqueue=False,
             **request,
         )
-        return services.pack_build(pack.pk, chromium=chromium)
+        return building.pack_build(pack.pk, chromium=chromium)
 
     return build

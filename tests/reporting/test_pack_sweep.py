@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from caregov.access import Role
 from caregov.engine import run_scheduler
-from reporting import services
+from reporting import building, services
 from reporting.models import Pack
 
 pytestmark = pytest.mark.usefixtures("pack_media")
@@ -31,7 +31,7 @@ def asked(world, quarter):
 
 def left_by_a_dead_worker(pack: Pack, minutes_ago: int = 20) -> Pack:
     """The build as a worker killed mid-build leaves it: claimed, "Building", silent since."""
-    claimed = services._claim(pack.pk, timezone.now() - timedelta(minutes=minutes_ago))
+    claimed = building._claim(pack.pk, timezone.now() - timedelta(minutes=minutes_ago))
     assert claimed is not None and claimed.status == Pack.Status.BUILDING
     return claimed
 
@@ -74,7 +74,7 @@ def test_a_build_stopped_at_its_time_limit_is_failed_with_the_reason(asked, monk
     def too_long(pack, *, chromium):
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(services, "_build", too_long)
-    pack = services.pack_build(asked.pk)
+    monkeypatch.setattr(building, "_build", too_long)
+    pack = building.pack_build(asked.pk)
     assert pack.status == Pack.Status.FAILED
     assert pack.error == "The build took longer than 10 minutes and was stopped; no file was kept."

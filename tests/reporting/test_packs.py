@@ -25,7 +25,7 @@ from caregov.access import Role
 from caregov.cadence import LONDON, Cadence, parse_quarter, period_containing, quarter_key
 from caregov.engine import run_scheduler
 from caregov.models import Action, Escalation
-from reporting import board, services
+from reporting import board, building, services
 from reporting.models import Pack, PackDownload
 from reporting.packs import freeze
 from tests.factories import person_with_role
@@ -166,7 +166,7 @@ def test_progress_says_how_far_a_build_has_got(world, quarter, login):
         "stage": "Waiting for a worker",
         "text": "Waiting for a worker: 0% done.",
     }
-    services.pack_build(pack.pk)
+    building.pack_build(pack.pk)
     assert client.get(url).json() == {
         "status": "built",
         "finished": True,
@@ -181,8 +181,8 @@ def test_a_build_delivered_to_the_worker_twice_is_built_once(world, quarter, pac
         actor=None, organisation=world.org, kind="board", period=quarter, enqueue=False
     )
 
-    first = services.pack_build(pack.pk)
-    again = services.pack_build(pack.pk)
+    first = building.pack_build(pack.pk)
+    again = building.pack_build(pack.pk)
 
     assert first.status == again.status == Pack.Status.BUILT
     assert (again.attempts, again.sha256, again.built_at) == (1, first.sha256, first.built_at)
@@ -272,7 +272,7 @@ def test_a_build_that_fails_while_writing_its_file_leaves_nothing_behind(
     def disk_full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(services.os, "fsync", disk_full)
+    monkeypatch.setattr(building.os, "fsync", disk_full)
 
     pack = build_board_pack()
 

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from caregov.cadence import parse_quarter
 from caregov.models import Organisation
-from reporting import services
+from reporting import building, services
 from reporting.models import Pack
 
 
@@ -44,10 +44,10 @@ class Command(BaseCommand):
                 f"The {pack} is already being built (build {pack.pk}); wait for it, or see "
                 "Board packs."
             )
-        pack = services.pack_build(pack.pk)
+        pack = building.pack_build(pack.pk)
         if pack.status != Pack.Status.BUILT:
             raise CommandError(f"The build failed: {pack.error}")
-        path = services.pack_file(pack)
+        path = building.pack_file(pack)
         self.stdout.write(
             f"Built the {pack}: {pack.pages} pages, {pack.size_bytes:,} bytes, sha256 {pack.sha256}"
         )
